@@ -1,0 +1,7 @@
+"""``python -m lookbook``: the same entry point as the ``lookbook`` script."""
+
+import sys
+
+from lookbook.cli import main
+
+sys.exit(main())
