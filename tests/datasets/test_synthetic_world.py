@@ -41,7 +41,9 @@ def test_world_has_every_table_and_its_images(world_dir: Path) -> None:
 def test_item_text_mentions_attributes_and_never_the_hidden_style(world_dir: Path) -> None:
     world = load_world(world_dir)
     vocab = VOCABS[Domain(world.meta["domain"])]
-    text = " ".join(world.items.column("title").to_pylist() + world.items.column("description").to_pylist()).lower()
+    text = " ".join(
+        world.items.column("title").to_pylist() + world.items.column("description").to_pylist()
+    ).lower()
     for style in vocab.styles:
         assert style.name.replace("_", " ") not in text and style.name not in text
     titles = world.items.column("title").to_pylist()
@@ -57,7 +59,7 @@ def test_models_cannot_see_the_truth(world_dir: Path) -> None:
     assert all(not g for g, s in zip(labels, split, strict=True) if s == "test")
     assert any(g for g, s in zip(labels, split, strict=True) if s == "train")
     oracle = Oracle.load(world_dir)
-    for photo_id, s in zip(world.photos.column("photo_id").to_pylist(), split, strict=True):
+    for photo_id in world.photos.column("photo_id").to_pylist():
         garments = oracle.photo_truth(photo_id)
         assert garments, photo_id
         w, h = (384, 256) if world.meta["domain"] == "home" else (256, 384)
@@ -69,7 +71,9 @@ def test_same_seed_same_world(world_dir: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     make_synthetic_world(WorldConfig.from_dict(meta["config"]), again, show_progress=False, workers=2)
     for name in TABLES:
-        assert pq.read_table(again / f"{name}.parquet").equals(pq.read_table(world_dir / f"{name}.parquet")), name
+        assert pq.read_table(again / f"{name}.parquet").equals(
+            pq.read_table(world_dir / f"{name}.parquet")
+        ), name
     first = sorted((world_dir / "images").iterdir())[:5]
     for path in first:
         assert path.read_bytes() == (again / "images" / path.name).read_bytes()
@@ -85,8 +89,13 @@ def test_oracle_agrees_with_the_events(world_dir: Path) -> None:
     items = np.array(events.column("item_id").to_pylist())
     bought = kind == "purchase"
     rng = np.random.default_rng(0)
-    random_items = world.items.column("item_id").to_numpy(zero_copy_only=False)[rng.integers(0, 240, bought.sum())]
-    assert oracle.affinity(users[bought], items[bought]).mean() > oracle.affinity(users[bought], random_items).mean() + 0.5
+    random_items = world.items.column("item_id").to_numpy(zero_copy_only=False)[
+        rng.integers(0, 240, bought.sum())
+    ]
+    assert (
+        oracle.affinity(users[bought], items[bought]).mean()
+        > oracle.affinity(users[bought], random_items).mean() + 0.5
+    )
 
 
 def test_oracle_compatibility_prefers_the_styled_sets(world_dir: Path) -> None:

@@ -1,0 +1,164 @@
+"""The store's on-disk layout: one DuckDB file's tables, their SQL types and their Arrow layouts.
+
+Every column is derived from the field specs in ``lookbook.schema`` (``ITEM_FIELDS``, ...), so a
+field added to the data model appears here without restating it. Each table carries a little more
+than the data model:
+
+* ``items.item_seq``, ``users.user_seq``, ``sets.set_seq``: insertion order. Integer rows handed
+  to models (``Store.item_ids()``) follow it, so appending items never moves existing rows.
+* ``items.image_sha256``: the content address of the item's image under ``images/``.
+* ``events.event_key``: a 64-bit hash that identifies an event (events have no natural id), which
+  makes re-running the same events file a no-op; ``events.event_seq`` keeps arrival order to break
+  timestamp ties.
+* ``events.kind`` is an ENUM in ``EventKind`` order, so ``enum_code(kind)`` *is* the storage code
+  that training reads, with no string comparison per event.
+
+Timestamps are stored as naive ``TIMESTAMP`` holding UTC. Fetching ``TIMESTAMPTZ`` values into
+Python needs pytz, which Lookbook does not depend on; storing naive UTC and converting in SQL
+(``epoch_us``) or in Arrow keeps every read path free of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from lookbook.schema import EVENT_FIELDS, ITEM_FIELDS, ITEMSET_FIELDS, USER_FIELDS, EventKind, FieldSpec
+
+__all__ = [
+    "DB_FILE",
+    "IMAGES_DIR",
+    "SCHEMA_VERSION",
+    "TABLE_FIELDS",
+    "arrow_layout",
+    "connect",
+    "create_schema",
+    "fetch_one",
+    "ident",
+    "literal",
+    "sql_type",
+]
+
+#: Bumped whenever a table changes shape; ``open_store`` refuses a file with another version.
+SCHEMA_VERSION = 1
+DB_FILE = "lookbook.duckdb"
+IMAGES_DIR = "images"
+
+#: Data-model fields of each store table, in column order.
+TABLE_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
+    "items": ITEM_FIELDS,
+    "users": USER_FIELDS,
+    "events": EVENT_FIELDS,
+    "sets": ITEMSET_FIELDS,
+}
+
+_SQL_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "float": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "string_list": "VARCHAR[]",
+    "string_map": "MAP(VARCHAR, VARCHAR)",
+}
+
+# The store's Arrow layouts equal ``lookbook.datasets.tables``'s (a test checks it); they are
+# restated here because the store may not import the datasets layer.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "bool": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "string_list": pa.list_(pa.string()),
+    "string_map": pa.map_(pa.string(), pa.string()),
+}
+
+
+def ident(name: str) -> str:
+    """Quote an SQL identifier (column names such as ``timestamp`` and ``position`` are keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """Quote a string as an SQL literal (used for file paths, which table functions take as constants)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_type(spec: FieldSpec) -> str:
+    """The DuckDB type of a data-model field (``events.kind`` is the ``event_kind`` ENUM instead)."""
+    return _SQL_TYPES[spec.kind]
+
+
+def arrow_layout(fields: Sequence[FieldSpec]) -> pa.Schema:
+    """The Arrow schema of a data-model table (identical to ``lookbook.datasets.tables``)."""
+    return pa.schema([pa.field(f.name, _ARROW_TYPES[f.kind], nullable=not f.required) for f in fields])
+
+
+def _columns(fields: Sequence[FieldSpec], overrides: dict[str, str] | None = None) -> list[str]:
+    overrides = overrides or {}
+    out = []
+    for f in fields:
+        not_null = " NOT NULL" if f.required else ""
+        out.append(f"{ident(f.name)} {overrides.get(f.name, sql_type(f))}{not_null}")
+    return out
+
+
+def _ddl() -> list[str]:
+    kinds = ", ".join(literal(k.value) for k in EventKind)
+    items = [*_columns(ITEM_FIELDS), "item_seq BIGINT NOT NULL", "image_sha256 VARCHAR"]
+    users = [*_columns(USER_FIELDS), "user_seq BIGINT NOT NULL"]
+    events = [
+        *_columns(EVENT_FIELDS, {"kind": "event_kind", "position": "INTEGER"}),
+        "event_key UBIGINT NOT NULL",
+        "event_seq BIGINT NOT NULL",
+    ]
+    sets = [*_columns(ITEMSET_FIELDS), "set_seq BIGINT NOT NULL"]
+    return [
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        f"CREATE TYPE event_kind AS ENUM ({kinds})",
+        f"CREATE TABLE items ({', '.join(items)})",
+        f"CREATE TABLE users ({', '.join(users)})",
+        f"CREATE TABLE events ({', '.join(events)})",
+        f"CREATE TABLE sets ({', '.join(sets)})",
+    ]
+
+
+def connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file with the session settings every store connection needs.
+
+    ``TimeZone='UTC'`` makes casts from offset-less text and from ``TIMESTAMPTZ`` to ``TIMESTAMP``
+    mean UTC whatever the machine's zone is, so the same file ingests to the same instants anywhere.
+    """
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SET TimeZone='UTC'")
+    return con
+
+
+def fetch_one(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None
+) -> tuple[Any, ...]:
+    """The first row of a query, fully draining the result.
+
+    DuckDB 2's Python client refuses new work on a connection while a result is unfinished, and
+    ``fetchone`` leaves the result open, so every single-row read in the store goes through here.
+    A query that returns no row gives an empty tuple.
+    """
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return tuple(rows[0]) if rows else ()
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table in one transaction, so a store is either complete or absent."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for stmt in _ddl():
+            con.execute(stmt)
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
