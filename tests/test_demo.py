@@ -11,8 +11,20 @@ import pytest
 
 
 def _demo(workdir: Path) -> dict:
-    cmd = [sys.executable, "-m", "lookbook", "--no-progress", "demo", "--workdir", str(workdir),
-           "--items", "300", "--users", "80", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lookbook",
+        "--no-progress",
+        "demo",
+        "--workdir",
+        str(workdir),
+        "--items",
+        "300",
+        "--users",
+        "80",
+        "--json",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

@@ -13,10 +13,10 @@ from lookbook.datasets.contact_sheet import draw_contact_sheet
 from lookbook.datasets.synthetic.photos import render_photos
 from lookbook.datasets.synthetic.render import ItemLook, render_items
 from lookbook.datasets.synthetic.vocab import COLOURS, VOCABS
-from lookbook.datasets.tables import ITEMS_SCHEMA, PHOTOS_SCHEMA
 from lookbook.datasets.world import World, save_world
 from lookbook.errors import LookbookError
 from lookbook.schema import Domain, Slot
+from lookbook.tables import ITEMS_SCHEMA, PHOTOS_SCHEMA
 
 ITEM_COLUMNS = ("item_id", "title", "slot", "category", "attributes", "image")
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lookbook.datasets.tables import EVENTS_SCHEMA, ITEMS_SCHEMA, SETS_SCHEMA, USERS_SCHEMA
 from lookbook.errors import IngestError
 from lookbook.store import Store, ingest_file, open_store
+from lookbook.tables import EVENTS_SCHEMA, ITEMS_SCHEMA, SETS_SCHEMA, USERS_SCHEMA
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 ROWS = [

@@ -8,10 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lookbook.datasets.tables import EVENTS_SCHEMA, ITEMS_SCHEMA, SETS_SCHEMA, USERS_SCHEMA
 from lookbook.errors import LookbookError, NotFound, SchemaError
 from lookbook.schema import Event, EventKind, Item, ItemSet, Slot, User
 from lookbook.store import SCHEMA_VERSION, Store, open_store
+from lookbook.tables import EVENTS_SCHEMA, ITEMS_SCHEMA, SETS_SCHEMA, USERS_SCHEMA
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

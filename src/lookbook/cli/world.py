@@ -41,6 +41,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     show.add_argument("--out", type=Path, help="PNG to write (default WORLD/contact_sheet.png)")
     show.set_defaults(func=_show)
 
+    imp = world_sub.add_parser(
+        "import",
+        help="turn a real data set (H&M, Polyvore, interaction logs) into a world folder",
+        description="Load a real data set and write it as a world folder of Parquet tables "
+        "in the data-model layouts, ready for `lookbook ingest`; images stay where they are.",
+    )
+    imp.add_argument("dataset", choices=["hm", "polyvore", "interactions"])
+    imp.add_argument("path", type=Path, help="the data set's folder (hm, polyvore) or interaction file")
+    imp.add_argument("--out", type=Path, required=True, help="world folder to write")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=_import)
+
     summary = world_sub.add_parser("summary", help="print the counts of a world")
     summary.add_argument("world", type=Path, help="world folder")
     summary.add_argument("--json", action="store_true")
@@ -62,6 +74,18 @@ def _generate(args: argparse.Namespace) -> int:
         cfg, args.out, overwrite=args.overwrite, show_progress=args.show_progress, workers=args.workers
     )
     summary = report.world.summary() | {"path": str(report.path), "timings_s": report.timings}
+    if args.json:
+        print_json(summary)
+    else:
+        print_summary(summary)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from lookbook.datasets import import_dataset
+
+    world = import_dataset(args.dataset, args.path, args.out)
+    summary = world.summary() | {"path": str(args.out), "source": world.meta.get("source")}
     if args.json:
         print_json(summary)
     else:

@@ -4,7 +4,7 @@ Both the synthetic demo worlds and the real-data loaders (H&M, Polyvore, interac
 one, so everything downstream (ingest, training, evaluation) reads one shape. Tables are columnar
 (Arrow), never lists of records: a 100k-user world has ten million events.
 
-A world on disk is a folder of Parquet files in the layouts of ``lookbook.datasets.tables`` plus
+A world on disk is a folder of Parquet files in the layouts of ``lookbook.tables`` plus
 its images. A synthetic world also has ``truth/``, which only ``lookbook.datasets.synthetic.oracle``
 reads: ``load_world`` never opens it, so a model that loads a world cannot see the answers.
 """
@@ -22,7 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lookbook.datasets.tables import (
+from lookbook.errors import NotFound
+from lookbook.tables import (
     EVENTS_SCHEMA,
     IMPRESSIONS_SCHEMA,
     ITEMS_SCHEMA,
@@ -31,7 +32,6 @@ from lookbook.datasets.tables import (
     USERS_SCHEMA,
     conform,
 )
-from lookbook.errors import NotFound
 
 log = logging.getLogger(__name__)
 

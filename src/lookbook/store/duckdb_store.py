@@ -100,7 +100,7 @@ class Store:
 
     Build it with ``open_store``. Bulk writes (``upsert_*``, ``append_events``) share the file
     ingest's validation: pass records or an Arrow table in any layout a file could have, get an
-    ``IngestReport`` back. Reads return Arrow tables in the layouts of ``lookbook.datasets.tables``,
+    ``IngestReport`` back. Reads return Arrow tables in the layouts of ``lookbook.tables``,
     or arrays (``event_arrays``).
     """
 

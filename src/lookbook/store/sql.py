@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from lookbook.schema import EVENT_FIELDS, ITEM_FIELDS, ITEMSET_FIELDS, USER_FIELDS, EventKind, FieldSpec
+from lookbook.tables import arrow_schema
 
 __all__ = [
     "DB_FILE",
@@ -65,18 +66,6 @@ _SQL_TYPES: dict[str, str] = {
     "string_map": "MAP(VARCHAR, VARCHAR)",
 }
 
-# The store's Arrow layouts equal ``lookbook.datasets.tables``'s (a test checks it); they are
-# restated here because the store may not import the datasets layer.
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "float": pa.float64(),
-    "int": pa.int64(),
-    "bool": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "string_list": pa.list_(pa.string()),
-    "string_map": pa.map_(pa.string(), pa.string()),
-}
-
 
 def ident(name: str) -> str:
     """Quote an SQL identifier (column names such as ``timestamp`` and ``position`` are keywords)."""
@@ -94,8 +83,8 @@ def sql_type(spec: FieldSpec) -> str:
 
 
 def arrow_layout(fields: Sequence[FieldSpec]) -> pa.Schema:
-    """The Arrow schema of a data-model table (identical to ``lookbook.datasets.tables``)."""
-    return pa.schema([pa.field(f.name, _ARROW_TYPES[f.kind], nullable=not f.required) for f in fields])
+    """The Arrow schema of a data-model table: the one shared definition in ``lookbook.tables``."""
+    return arrow_schema(fields)
 
 
 def _columns(fields: Sequence[FieldSpec], overrides: dict[str, str] | None = None) -> list[str]:

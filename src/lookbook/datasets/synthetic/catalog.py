@@ -210,7 +210,7 @@ _MATERIAL_WORDS = {
 }
 _SHAPE_WORDS = {
     "slim": ("slim-fit", "fitted", "close-cut"),
-    "regular": ("regular-fit", "classic-cut", "straight"),
+    "regular": ("regular-fit", "standard-cut", "straight"),
     "oversized": ("oversized", "relaxed", "roomy"),
     "rounded": ("rounded", "softly curved", "curvy"),
     "boxy": ("boxy", "square-lined", "clean-lined"),

@@ -29,10 +29,10 @@ from lookbook.datasets.synthetic.population import DEVICES, REGIONS, sample_user
 from lookbook.datasets.synthetic.simulate import TOUCHPOINTS, Simulation, simulate
 from lookbook.datasets.synthetic.taste import ItemTruth, colour_harmony, slot_complementarity
 from lookbook.datasets.synthetic.vocab import VOCABS, DomainVocab
-from lookbook.datasets.tables import GARMENT_TYPE
 from lookbook.datasets.world import World, save_world
 from lookbook.errors import LookbookError
 from lookbook.schema import EventKind
+from lookbook.tables import GARMENT_TYPE
 
 log = logging.getLogger(__name__)
 

@@ -187,7 +187,11 @@ def simulate(
         n_v = v_sess.size
         cand = picker.draw(np.repeat(_draw_styles(s_style[v_sess], rng), SEARCH_RESULTS), rng)
         cand_aff = affinity(
-            users, items, base_log_price, np.repeat(v_user, SEARCH_RESULTS), cand,
+            users,
+            items,
+            base_log_price,
+            np.repeat(v_user, SEARCH_RESULTS),
+            cand,
             np.repeat(s_progress[v_sess], SEARCH_RESULTS),
         ).reshape(n_v, SEARCH_RESULTS)
         utility = cand_aff / SEARCH_TEMPERATURE + rng.gumbel(size=cand_aff.shape)

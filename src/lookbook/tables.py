@@ -1,7 +1,9 @@
 """Arrow layouts of the data-model tables, derived from the field specs in ``lookbook.schema``.
 
-Every dataset loader returns tables in these layouts and every world is written with them, so
-``lookbook ingest items WORLD/items.parquet`` needs no column mapping.
+One definition for every layer that moves tables: dataset loaders return them, worlds are written
+in them (so ``lookbook ingest items WORLD/items.parquet`` needs no column mapping) and the store
+reads and writes them. It sits beside ``schema`` at the bottom of the layers because ``schema``
+itself stays free of pyarrow.
 """
 
 from __future__ import annotations
