@@ -65,19 +65,7 @@ def make_world(root: Path, *, labelled: bool = True, per_slot: int = 2) -> Path:
                 "photo_id": f"p{i}",
                 "image": f"photos/p{i}.png",
                 "split": "test",
-                "garments": [
-                    {
-                        "x0": g.box[0],
-                        "y0": g.box[1],
-                        "x1": g.box[2],
-                        "y1": g.box[3],
-                        "slot": g.slot.value,
-                        "item_id": g.item_id,
-                    }
-                    for g in gs
-                ]
-                if labelled
-                else [],
+                "garments": [g.as_row() for g in gs] if labelled else [],
             }
             for i, gs in enumerate(garments)
         ],

@@ -222,20 +222,7 @@ def make_synthetic_world(
     )
     split = np.where(photo_rng.random(n_photos) < cfg.photo_test_share, "test", "train")
 
-    def garment_rows(gs: list[Any]) -> list[dict[str, Any]]:
-        return [
-            {
-                "x0": g.box[0],
-                "y0": g.box[1],
-                "x1": g.box[2],
-                "y1": g.box[3],
-                "slot": g.slot.value,
-                "item_id": g.item_id,
-            }
-            for g in gs
-        ]
-
-    all_boxes = [garment_rows(g) for g in garments]
+    all_boxes = [[g.as_row() for g in gs] for gs in garments]
     photos = pa.table(
         {
             "photo_id": photo_ids,

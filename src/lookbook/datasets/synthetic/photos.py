@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +74,11 @@ class PlacedGarment:
     slot: Slot
     box: tuple[float, float, float, float]
     visible_fraction: float
+
+    def as_row(self) -> dict[str, Any]:
+        """The garment as a row of ``lookbook.tables.GARMENT_TYPE`` (how photos tables store labels)."""
+        x0, y0, x1, y1 = self.box
+        return {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "slot": self.slot.value, "item_id": self.item_id}
 
 
 # ==================================================================================================
