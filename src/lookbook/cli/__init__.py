@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from lookbook import __version__
-from lookbook.cli import bench, demo, ingest, world
+from lookbook.cli import bench, demo, evaluate, ingest, train, world
 from lookbook.errors import IngestError, LookbookError, NotFound
 
 log = logging.getLogger("lookbook")
 
-_VERBS = (world, ingest, demo, bench)
+_VERBS = (world, ingest, train, evaluate, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,7 +52,7 @@ _SYLLABLES = (
     "nord",
 )
 N_BRANDS = 40
-STYLE_FIDELITY = 0.72  # chance that an attribute follows the item's style rather than chance
+STYLE_FIDELITY = 0.85  # chance that an attribute follows the item's style rather than chance
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def sample_items(cfg: WorldConfig, vocab: DomainVocab, brands: Brands, rng: np.r
     material = _sample_rows(rng, table[dominant, slot])
 
     # brand: usually one that leans to the item's style
-    own = rng.random(n) < 0.8
+    own = rng.random(n) < 0.9
     per_style = [np.flatnonzero(brands.style == j) for j in range(n_styles)]
     brand = rng.integers(0, len(brands.names), size=n).astype(np.int32)
     pick = rng.random(n)

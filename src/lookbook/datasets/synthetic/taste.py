@@ -159,13 +159,14 @@ def affinity_matrix(
 
 def colour_harmony() -> F32:
     """(C, C) harmony of two colours: neutrals go with anything; analogous and complementary hues
-    work; hues 60-140 degrees apart clash; the same hue twice is only mildly good."""
+    work; hues 60-140 degrees apart clash; the same hue twice is good but not the best choice, so a
+    model that only matches colours is measurably biased without the truth avoiding same colours."""
     n = len(COLOURS)
     h = np.zeros((n, n), dtype=np.float32)
     for a, ca in enumerate(COLOURS):
         for b, cb in enumerate(COLOURS):
             if ca.neutral and cb.neutral:
-                h[a, b] = 0.35 if a != b else 0.2
+                h[a, b] = 0.45  # black with black is as good as black with white
             elif ca.neutral or cb.neutral:
                 h[a, b] = 0.5
             else:
@@ -173,7 +174,7 @@ def colour_harmony() -> F32:
                 d = abs(ca.hue - cb.hue) % 360
                 d = min(d, 360 - d)
                 if d == 0:
-                    h[a, b] = 0.1
+                    h[a, b] = 0.3  # monochrome works, but a neutral or an analogous hue works better
                 elif d <= 40:
                     h[a, b] = 0.4
                 elif d >= 150:

@@ -1,0 +1,1 @@
+"""Trainable models: compatibility (triplet, type-aware) and, later, collaborative preference."""
