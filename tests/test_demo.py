@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 
 def _demo(workdir: Path) -> dict:
+    """Run the demo in a subprocess with its feature cache inside ``workdir``."""
     cmd = [
         sys.executable,
         "-m",
@@ -25,7 +27,8 @@ def _demo(workdir: Path) -> dict:
         "80",
         "--json",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    env = {**os.environ, "LOOKBOOK_CACHE": str(workdir / "cache")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -38,6 +41,9 @@ def test_demo_builds_world_sheet_and_project_and_is_idempotent(tmp_path: Path) -
     store = first["store"]
     assert store["items"] == 300 and store["events"] == first["events"] and store["sets"] == first["sets"]
     assert all(r["rejected"] == 0 for r in first["ingest"].values())
+    compat = first["compatibility"]
+    assert compat["models"]["full"]["fitb"] > compat["models"]["random"]["fitb"]
+    assert (Path(compat["model"]) / "model" / "weights.safetensors").exists()
 
     second = _demo(tmp_path)  # reuses the world; ingest is an upsert, so nothing doubles
     assert second["store"] == store

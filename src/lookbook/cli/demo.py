@@ -1,8 +1,10 @@
 """``lookbook demo``: the README's main job.
 
 Today it generates the default fashion world (or reuses it when its config is unchanged), draws
-its contact sheet, loads it into an embedded project store and prints what it made. Later stages
-(training, indexing, serving) join this verb as they land.
+its contact sheet, loads it into an embedded project store, encodes the catalog (features cached
+by content hash), trains the compatibility model and compares it with untrained baselines on
+held-out outfits, and prints what it made. Later stages (collaborative training, indexing,
+serving) join this verb as they land.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from lookbook.cli._common import emit, print_json
 from lookbook.cli.world import print_summary
@@ -70,6 +73,8 @@ def run_demo(args: argparse.Namespace) -> int:
         counts = store.counts()
     ingest_s = time.perf_counter() - started
 
+    compatibility = _train_compatibility(world, world_dir, args)
+
     summary = world.summary() | {
         "path": str(world_dir),
         "contact_sheet": str(sheet),
@@ -79,6 +84,7 @@ def run_demo(args: argparse.Namespace) -> int:
             r.table: {"loaded": r.loaded, "rejected": r.rejected, "inserted": r.inserted} for r in reports
         },
         "ingest_s": round(ingest_s, 2),
+        "compatibility": compatibility,
     }
     if args.json:
         print_json(summary)
@@ -87,4 +93,33 @@ def run_demo(args: argparse.Namespace) -> int:
     emit(f"contact sheet: {sheet}")
     stored = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     emit(f"project store: {project} ({stored}; ingested in {ingest_s:.1f} s)")
+    emit("compatibility (held-out sets of the world):")
+    for name, row in compatibility["models"].items():
+        emit(f"  {name:<15} FITB {row['fitb']:.3f}  AUC {row['auc']:.3f}")
+    emit(f"  style model saved to {compatibility['model']}")
     return 0
+
+
+def _train_compatibility(world: Any, world_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Encode the catalog (cached), train the compatibility model on the world's training sets,
+    compare it with the untrained baselines on the held-out sets, and save it."""
+    from lookbook.cli.evaluate import default_cache
+    from lookbook.datasets.synthetic.oracle import Oracle
+    from lookbook.encoders.content import encode_items
+    from lookbook.evaluation.compatibility_suite import SuiteConfig, prepare_world, run_suite
+
+    features = encode_items(
+        world.items, world.root, cache_dir=default_cache(), show_progress=args.show_progress
+    )
+    cfg = SuiteConfig(variants=("random", "content_cosine", "full"), seed=args.seed)
+    data = prepare_world(world, features.fused, oracle=Oracle.load(world_dir), cfg=cfg)
+    result, models = run_suite(data, cfg, show_progress=args.show_progress)
+    out = args.workdir / "models" / "compatibility"
+    models["full"].save(out / "model")
+    if features.fusion is not None:
+        features.fusion.save(out / "fusion")
+    return {
+        "models": {k: {"fitb": v["fitb"], "auc": v["auc"]} for k, v in result["models"].items()},
+        "model": str(out),
+        "encoding_s": round(features.timings.get("total_s", 0.0), 1),
+    }

@@ -41,6 +41,7 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 FORMAT_VERSION = 1
 ATTRIBUTE_HEADS = ("slot", "colour", "material")
+_REDRAW_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,21 @@ class CompatibilityConfig:
                 "CompatibilityConfig.colour_negatives: expected a share in [0, 1], "
                 f"got {self.colour_negatives!r}"
             )
-        for name in ("margin", "aux_slot", "aux_colour", "aux_material", "weight_decay", "dropout"):
+        for name in ("margin", "aux_slot", "aux_colour", "aux_material", "weight_decay", "dropout", "lr"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or value < 0:
-                raise SchemaError(f"CompatibilityConfig.{name}: expected a number >= 0, got {value!r}")
-        if self.lr <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not np.isfinite(value)
+                or value < 0
+            ):
+                raise SchemaError(f"CompatibilityConfig.{name}: expected a finite number >= 0, got {value!r}")
+        if self.lr == 0:
             raise SchemaError(f"CompatibilityConfig.lr: expected > 0, got {self.lr!r}")
+        if self.dropout >= 1:
+            raise SchemaError(
+                f"CompatibilityConfig.dropout: expected a probability in [0, 1), got {self.dropout!r}"
+            )
         if self.mining not in ("semi-hard", "batch-hard", "none"):
             raise SchemaError(
                 f"CompatibilityConfig.mining: expected semi-hard, batch-hard or none, got {self.mining!r}"
@@ -185,7 +195,27 @@ class CompatibilityModel:
             raise SchemaError("CompatibilityModel.fit sets: need at least one set with two items")
 
         rng = np.random.default_rng(cfg.random_state)
-        torch.manual_seed(cfg.random_state)
+        with torch.random.fork_rng():  # seed this fit without touching the caller's global RNG
+            torch.manual_seed(cfg.random_state)
+            return self._fit(
+                cfg, x, slot, colour, material, anchors, positives, vocab, rng, show_progress, callback
+            )
+
+    def _fit(
+        self,
+        cfg: CompatibilityConfig,
+        x: F32,
+        slot: I64,
+        colour: I64,
+        material: I64,
+        anchors: I64,
+        positives: I64,
+        vocab: AttributeVocab,
+        rng: np.random.Generator,
+        show_progress: bool,
+        callback: Callable[[int, float, dict[str, float]], None] | None,
+    ) -> Self:
+        n = x.shape[0]
         net = _Net(x.shape[1], cfg, len(vocab.slot), len(vocab.colour), len(vocab.material))
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         loss_fn = TripletLoss(cfg.margin)
@@ -282,6 +312,19 @@ class CompatibilityModel:
             )
         return torch.from_numpy(x)
 
+    def _check_slots(self, slots: npt.ArrayLike, n: int, name: str = "slots") -> torch.Tensor:
+        s = np.asarray(slots, dtype=np.int64).reshape(-1)
+        if s.size != n:
+            raise DimensionMismatch(
+                f"CompatibilityModel {name}: expected {n} slot indices (one per item), got {s.size}"
+            )
+        k = len(self.vocab_.slot)
+        if s.size and (s.min() < 0 or s.max() >= k):
+            raise SchemaError(
+                f"CompatibilityModel {name}: expected slot indices in [0, {k}), got [{s.min()}, {s.max()}]"
+            )
+        return torch.from_numpy(s)
+
     @torch.no_grad()
     def embed(self, features: npt.ArrayLike) -> F32:
         """General style vectors (n, dim), L2-normalised: the "style" space of the index."""
@@ -293,9 +336,10 @@ class CompatibilityModel:
         """Style vectors seen from the (slot, target_slot) pair: masked and re-normalised, so that a
         dot product between an anchor's and a candidate's is the type-aware compatibility (retrieval)."""
         x = self._check(features)
+        s = self._check_slots(slots, x.shape[0])
+        t = self._check_slots([target_slot], 1, "target_slot")
         e = self.net_(x)
-        s = torch.as_tensor(np.asarray(slots, dtype=np.int64))
-        mask = self.net_.masks(s, torch.full_like(s, int(target_slot)))
+        mask = self.net_.masks(s, t.expand_as(s))
         return nn.functional.normalize(e * mask, dim=-1).numpy()
 
     @torch.no_grad()
@@ -308,17 +352,23 @@ class CompatibilityModel:
     ) -> F32:
         """Compatibility of each (a, b) pair: minus the type-aware squared distance (higher = better)."""
         xa, xb = self._check(features_a), self._check(features_b)
+        if xa.shape[0] != xb.shape[0]:
+            raise DimensionMismatch(
+                f"CompatibilityModel.pair_score: {xa.shape[0]} a items but {xb.shape[0]} b items"
+            )
+        sa, sb = (
+            self._check_slots(slots_a, xa.shape[0], "slots_a"),
+            self._check_slots(slots_b, xb.shape[0], "slots_b"),
+        )
         ea, eb = self.net_(xa), self.net_(xb)
-        sa = torch.as_tensor(np.asarray(slots_a, dtype=np.int64))
-        sb = torch.as_tensor(np.asarray(slots_b, dtype=np.int64))
         return (-masked_sq_distance(ea, eb, self.net_.masks(sa, sb))).numpy()
 
     def scorer(self, features: F32, slots: npt.ArrayLike) -> Callable[[I64, I64], F32]:
         """A pair scorer over a fixed catalog: embeds every item once, then scores rows vectorised."""
         x = self._check(features)
+        slot_t = self._check_slots(slots, x.shape[0])
         with torch.no_grad():
             emb = self.net_(x)
-        slot_t = torch.as_tensor(np.asarray(slots, dtype=np.int64))
 
         def score(a_rows: I64, b_rows: I64) -> F32:
             a = torch.as_tensor(np.asarray(a_rows, dtype=np.int64))
@@ -359,6 +409,14 @@ class CompatibilityModel:
         compatibility score; ``filter`` keeps only candidates whose most likely class is ``value``
         (and returns fewer than ``k`` when fewer match). Returns candidate positions and scores.
         """
+        if mode not in ("reweight", "filter"):
+            raise SchemaError(
+                f"CompatibilityModel.compatible mode: expected 'reweight' or 'filter', got {mode!r}"
+            )
+        if attribute is not None and attribute not in ("colour", "material"):
+            raise SchemaError(
+                f"CompatibilityModel.compatible attribute: expected 'colour' or 'material', got {attribute!r}"
+            )
         cand = np.asarray(candidate_features, dtype=np.float32)
         m = cand.shape[0]
         anchor = np.asarray(anchor_features, dtype=np.float32).reshape(1, -1).repeat(m, axis=0)
@@ -433,12 +491,12 @@ def _set_pairs(sets: Sequence[npt.ArrayLike], n: int) -> tuple[I64, I64]:
     a_parts, p_parts = [], []
     for s in sets:
         rows = np.unique(np.asarray(s, dtype=np.int64))
-        if rows.size < 2:
-            continue
-        if rows.min() < 0 or rows.max() >= n:
+        if rows.size and (rows.min() < 0 or rows.max() >= n):
             raise SchemaError(
                 f"CompatibilityModel.fit sets: item rows must be in [0, {n}), got {rows.tolist()}"
             )
+        if rows.size < 2:
+            continue
         i, j = np.meshgrid(rows, rows, indexing="ij")
         off = i != j
         a_parts.append(i[off])
@@ -483,10 +541,13 @@ class _NegativePools:
             )
             same = self.by_slot_colour.draw(key, r_colour, rng)
             cand[:, :r_colour] = np.where(same >= 0, same, cand[:, :r_colour])
-        # a candidate that is a known positive of the anchor (or the anchor itself) is re-drawn once
-        # from the slot; a leftover false negative is harmless noise at this rate
-        bad = np.isin(a[:, None] * n + cand, positive_keys) | (cand == a[:, None])
-        if bad.any():
+        # a candidate that is a known positive of the anchor (or the anchor itself) is re-drawn from
+        # the slot; after a few rounds a leftover false negative (a slot holding almost only the
+        # anchor's partners) is harmless noise
+        for _ in range(_REDRAW_ROUNDS):
+            bad = np.isin(a[:, None] * n + cand, positive_keys) | (cand == a[:, None])
+            if not bad.any():
+                break
             rows = np.nonzero(bad)[0]
             cand[bad] = self.by_slot.draw(self.slot[p][rows], 1, rng)[:, 0]
         return cand
@@ -504,6 +565,8 @@ class _Groups:
 
     def draw(self, keys: I64, r: int, rng: np.random.Generator) -> I64:
         """(len(keys), r) uniform draws from each key's group; -1 where the key is empty or < 0."""
+        if self.items.size == 0:
+            return np.full((keys.size, r), -1, dtype=np.int64)
         ok = keys >= 0
         safe = np.where(ok, keys, 0)
         size = np.where(ok, self.size[safe], 0)
