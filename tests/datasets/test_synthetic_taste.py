@@ -15,6 +15,7 @@ from lookbook.datasets.synthetic.taste import (
     colour_harmony,
     pair_compatibility,
     slot_complementarity,
+    slot_pair_weights,
 )
 from lookbook.datasets.synthetic.vocab import COLOUR_INDEX, COLOURS, VOCABS
 from lookbook.errors import SchemaError
@@ -144,3 +145,24 @@ def test_config_validation_names_the_field() -> None:
     with pytest.raises(SchemaError, match="drift"):
         WorldConfig(drift=1.5)
     assert WorldConfig.from_dict(WorldConfig(seed=5).to_dict()) == WorldConfig(seed=5)
+
+
+@pytest.mark.parametrize("domain", ["fashion", "home"])
+def test_slot_pairs_weigh_colour_and_material_differently(domain: str) -> None:
+    """Type-awareness has something to learn: the colour term and a shared-material bonus depend
+    on the pair of slots (case study 001: sofa-to-rug is not sofa-to-table)."""
+    _, vocab, items, _, _ = _world(domain=domain, n_items=800)
+    h, m = colour_harmony(), slot_complementarity(vocab)
+    weights = slot_pair_weights(vocab)
+    np.testing.assert_array_equal(weights.colour, weights.colour.T)
+    assert len(set(weights.colour.ravel().tolist())) > 3 and weights.material.max() > 0
+    a, b = np.arange(0, 400), np.arange(400, 800)
+    plain = pair_compatibility(items, h, m, a, b)
+    typed = pair_compatibility(items, h, m, a, b, weights=weights)
+    ua, ub = items.slot[a], items.slot[b]
+    expected = (
+        plain
+        + (weights.colour[ua, ub] - 1) * h[items.colour[a], items.colour[b]]
+        + weights.material[ua, ub] * (items.material[a] == items.material[b])
+    )
+    np.testing.assert_allclose(typed, expected, atol=1e-5)

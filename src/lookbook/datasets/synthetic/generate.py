@@ -27,7 +27,12 @@ from lookbook.datasets.synthetic.config import WorldConfig
 from lookbook.datasets.synthetic.outfits import sample_sets
 from lookbook.datasets.synthetic.population import DEVICES, REGIONS, sample_users, users_table
 from lookbook.datasets.synthetic.simulate import TOUCHPOINTS, Simulation, simulate
-from lookbook.datasets.synthetic.taste import ItemTruth, colour_harmony, slot_complementarity
+from lookbook.datasets.synthetic.taste import (
+    ItemTruth,
+    colour_harmony,
+    slot_complementarity,
+    slot_pair_weights,
+)
 from lookbook.datasets.synthetic.vocab import VOCABS, DomainVocab
 from lookbook.datasets.world import World, save_world
 from lookbook.errors import LookbookError
@@ -181,8 +186,16 @@ def make_synthetic_world(
 
     harmony = colour_harmony()
     slot_matrix = slot_complementarity(vocab)
+    pair_weights = slot_pair_weights(vocab)
     set_rows, set_styles = sample_sets(
-        vocab, items, harmony, slot_matrix, cfg.sets, streams[7], show_progress=show_progress
+        vocab,
+        items,
+        harmony,
+        slot_matrix,
+        cfg.sets,
+        streams[7],
+        pair_weights=pair_weights,
+        show_progress=show_progress,
     )
     set_ids = [f"set{n:05d}" for n in range(len(set_rows))]
     sets = pa.table(
@@ -269,6 +282,8 @@ def make_synthetic_world(
         "base_log_price": base_log_price.tolist(),
         "colour_harmony": harmony.tolist(),
         "slot_complementarity": slot_matrix.tolist(),
+        "slot_pair_colour_weight": pair_weights.colour.tolist(),
+        "slot_pair_material_bonus": pair_weights.material.tolist(),
         "brands": list(brands.names),
     }
     (truth / "model.json").write_text(json.dumps(model, indent=1))

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from lookbook.datasets.synthetic.taste import (
     ItemTruth,
+    SlotPairWeights,
     UserTruth,
     affinity,
     affinity_matrix,
@@ -58,6 +59,10 @@ class Oracle:
         self._harmony = np.asarray(model["colour_harmony"], dtype=np.float32)
         self._slot_matrix = np.asarray(model["slot_complementarity"], dtype=np.float32)
         self._base_log_price = np.asarray(model["base_log_price"], dtype=np.float32)
+        self._weights = SlotPairWeights(
+            np.asarray(model["slot_pair_colour_weight"], dtype=np.float32),
+            np.asarray(model["slot_pair_material_bonus"], dtype=np.float32),
+        )
         self.slots = tuple(Slot(s) for s in model["slots"])
         self.style_names = tuple(model["styles"])
 
@@ -110,7 +115,7 @@ class Oracle:
         """True compatibility of each (a, b) pair."""
         a = self.item_ids.lookup(a_ids)
         b = self.item_ids.lookup(b_ids)
-        return pair_compatibility(self.items, self._harmony, self._slot_matrix, a, b)
+        return pair_compatibility(self.items, self._harmony, self._slot_matrix, a, b, weights=self._weights)
 
     def compatibility(self, item_ids: Sequence[str]) -> float:
         """True compatibility of a whole set: the mean over its pairs."""
@@ -119,7 +124,9 @@ class Oracle:
         if a.size == 0:
             return 0.0
         return float(
-            pair_compatibility(self.items, self._harmony, self._slot_matrix, rows[a], rows[b]).mean()
+            pair_compatibility(
+                self.items, self._harmony, self._slot_matrix, rows[a], rows[b], weights=self._weights
+            ).mean()
         )
 
     def compatible_items(
@@ -131,7 +138,7 @@ class Oracle:
         allowed = np.array([s in slots for s in self.slots]) if slots else np.arange(len(self.slots)) != own
         cand = np.flatnonzero(allowed[self.items.slot])
         score = pair_compatibility(
-            self.items, self._harmony, self._slot_matrix, np.full(cand.size, row), cand
+            self.items, self._harmony, self._slot_matrix, np.full(cand.size, row), cand, weights=self._weights
         )
         top = cand[np.argsort(-score, kind="stable")[:k]]
         return self.item_ids.to_ids(top).tolist()
@@ -150,7 +157,12 @@ class Oracle:
         score = np.zeros(cand.size, dtype=np.float32)
         for r in rest:
             score += pair_compatibility(
-                self.items, self._harmony, self._slot_matrix, cand, np.full(cand.size, r)
+                self.items,
+                self._harmony,
+                self._slot_matrix,
+                cand,
+                np.full(cand.size, r),
+                weights=self._weights,
             )
         low = cand[score <= np.quantile(score, 0.25)]
         rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from lookbook.datasets.synthetic.taste import ItemTruth, pair_compatibility
+from lookbook.datasets.synthetic.taste import ItemTruth, SlotPairWeights, pair_compatibility
 from lookbook.datasets.synthetic.vocab import DomainVocab
 from lookbook.schema import Domain, Slot
 
@@ -44,6 +44,7 @@ def sample_sets(
     n_sets: int,
     rng: np.random.Generator,
     *,
+    pair_weights: SlotPairWeights | None = None,
     show_progress: bool = True,
 ) -> tuple[list[list[int]], npt.NDArray[np.int32]]:
     """``n_sets`` sets of item rows and the style each was built around.
@@ -80,7 +81,9 @@ def sample_sets(
             if chosen:
                 score = np.zeros(cand.size, dtype=np.float32)
                 for c in chosen:
-                    score += pair_compatibility(items, harmony, slot_matrix, cand, np.full(cand.size, c))
+                    score += pair_compatibility(
+                        items, harmony, slot_matrix, cand, np.full(cand.size, c), weights=pair_weights
+                    )
                 score /= len(chosen)
                 p = np.exp((score - score.max()) / TEMPERATURE)
                 pick = int(rng.choice(cand, p=p / p.sum()))

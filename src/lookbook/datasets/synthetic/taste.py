@@ -198,6 +198,50 @@ def slot_complementarity(vocab: DomainVocab) -> F32:
     return m
 
 
+@dataclass(frozen=True)
+class SlotPairWeights:
+    """What matters for each pair of slots (case study 001: a sofa-to-rug match weighs colour, a
+    table-to-table match weighs material). ``colour`` multiplies the colour-harmony term; ``material``
+    is a bonus when both items share a material. Both (K, K), symmetric."""
+
+    colour: F32
+    material: F32
+
+
+_FASHION_PAIRS = {  # (slot, slot): (colour weight, same-material bonus)
+    ("top", "bottom"): (1.6, 0.0),
+    ("dress", "shoes"): (1.5, 0.0),
+    ("top", "outerwear"): (1.4, 0.0),
+    ("shoes", "bag"): (0.4, 0.8),
+    ("outerwear", "shoes"): (0.8, 0.5),
+    ("bag", "accessory"): (0.6, 0.5),
+    ("bottom", "shoes"): (0.7, 0.3),
+}
+_HOME_PAIRS = {
+    ("sofa", "rug"): (1.8, 0.0),
+    ("sofa", "armchair"): (1.2, 0.5),
+    ("coffee_table", "side_table"): (0.5, 0.8),
+    ("shelf", "coffee_table"): (0.6, 0.6),
+    ("armchair", "rug"): (1.4, 0.0),
+    ("lamp", "side_table"): (0.6, 0.5),
+    ("shelf", "side_table"): (0.6, 0.6),
+}
+
+
+def slot_pair_weights(vocab: DomainVocab) -> SlotPairWeights:
+    """The per-slot-pair weights of a domain (1.0 colour weight and no material bonus elsewhere)."""
+    k = len(vocab.slots)
+    colour = np.ones((k, k), dtype=np.float32)
+    material = np.zeros((k, k), dtype=np.float32)
+    index = {s.value: j for j, s in enumerate(vocab.slots)}
+    table = _FASHION_PAIRS if vocab.domain.value == "fashion" else _HOME_PAIRS
+    for (u, v), (wc, wm) in table.items():
+        i, j = index[u], index[v]
+        colour[i, j] = colour[j, i] = wc
+        material[i, j] = material[j, i] = wm
+    return SlotPairWeights(colour, material)
+
+
 def pair_compatibility(
     items: ItemTruth,
     harmony: F32,
@@ -205,16 +249,24 @@ def pair_compatibility(
     a_rows: npt.ArrayLike,
     b_rows: npt.ArrayLike,
     solid_pattern: int = 0,
+    weights: SlotPairWeights | None = None,
 ) -> F32:
-    """True compatibility of each (a, b) pair, element-wise."""
+    """True compatibility of each (a, b) pair, element-wise (``weights=None``: every slot pair alike)."""
     a = np.asarray(a_rows)
     b = np.asarray(b_rows)
     sa, sb = items.style[a], items.style[b]
     cos = np.einsum("ns,ns->n", sa, sb) / (np.linalg.norm(sa, axis=1) * np.linalg.norm(sb, axis=1) + 1e-9)
     both_patterned = (items.pattern[a] != solid_pattern) & (items.pattern[b] != solid_pattern)
+    colour = harmony[items.colour[a], items.colour[b]]
+    material = 0.0
+    if weights is not None:
+        ua, ub = items.slot[a], items.slot[b]
+        colour = colour * weights.colour[ua, ub]
+        material = weights.material[ua, ub] * (items.material[a] == items.material[b])
     return (
         C_STYLE * cos
-        + harmony[items.colour[a], items.colour[b]]
+        + colour
+        + material
         + C_CLASH_PATTERN * both_patterned
         + slot_matrix[items.slot[a], items.slot[b]]
     ).astype(np.float32)
