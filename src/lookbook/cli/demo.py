@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_demo(args: argparse.Namespace) -> int:
     from lookbook.datasets.contact_sheet import draw_contact_sheet
     from lookbook.datasets.synthetic import WorldConfig, make_synthetic_world
+    from lookbook.datasets.synthetic.generate import GENERATOR_VERSION
     from lookbook.datasets.world import load_world
     from lookbook.store import ingest_file, open_store
 
@@ -51,13 +52,14 @@ def run_demo(args: argparse.Namespace) -> int:
     world_dir = args.workdir / f"world-{cfg.domain.value}"
     project = args.workdir / "project"
     meta_path = world_dir / "world.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     reuse = (
         not args.fresh
-        and meta_path.exists()
-        and json.loads(meta_path.read_text()).get("config") == cfg.to_dict()
+        and meta.get("config") == cfg.to_dict()
+        and meta.get("generator_version") == GENERATOR_VERSION
     )
     if reuse:
-        log.info("reusing the world in %s (same config; --fresh regenerates it)", world_dir)
+        log.info("reusing the world in %s (same config and generator; --fresh regenerates it)", world_dir)
         world = load_world(world_dir)
     else:
         world = make_synthetic_world(cfg, world_dir, overwrite=True, show_progress=args.show_progress).world

@@ -41,6 +41,10 @@ from lookbook.tables import GARMENT_TYPE
 
 log = logging.getLogger(__name__)
 
+#: Bumped whenever the same config and seed would generate a different world, so that a saved world
+#: made by older code is regenerated instead of reused.
+GENERATOR_VERSION = 2
+
 
 @dataclass(frozen=True)
 class GenerationReport:
@@ -296,7 +300,12 @@ def make_synthetic_world(
         photos=photos,
         impressions=impressions,
         root=out,
-        meta={"source": "synthetic", "domain": cfg.domain.value, "config": cfg.to_dict()},
+        meta={
+            "source": "synthetic",
+            "domain": cfg.domain.value,
+            "config": cfg.to_dict(),
+            "generator_version": GENERATOR_VERSION,
+        },
     )
     save_world(world, tmp)
     lap("write")
