@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 
-def _demo(workdir: Path) -> dict:
+def _demo(workdir: Path, *extra: str) -> dict:
     """Run the demo in a subprocess with its feature cache inside ``workdir``."""
     cmd = [
         sys.executable,
@@ -26,6 +26,7 @@ def _demo(workdir: Path) -> dict:
         "--users",
         "80",
         "--json",
+        *extra,
     ]
     env = {**os.environ, "LOOKBOOK_CACHE": str(workdir / "cache")}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False, env=env)
@@ -48,3 +49,6 @@ def test_demo_builds_world_sheet_and_project_and_is_idempotent(tmp_path: Path) -
     second = _demo(tmp_path)  # reuses the world; ingest is an upsert, so nothing doubles
     assert second["store"] == store
     assert second["ingest"]["events"]["inserted"] == 0
+
+    third = _demo(tmp_path, "--seed", "1")  # a new world replaces the project built from the old one
+    assert third["store"]["events"] == third["events"] != first["events"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,9 @@ def run_demo(args: argparse.Namespace) -> int:
         world = load_world(world_dir)
     else:
         world = make_synthetic_world(cfg, world_dir, overwrite=True, show_progress=args.show_progress).world
+        if project.exists():  # the demo project mirrors the world: a new world gets a new project
+            log.info("removing %s, built from the previous world", project)
+            shutil.rmtree(project)
     sheet = draw_contact_sheet(world_dir, world_dir / "contact_sheet.png")
 
     started = time.perf_counter()
