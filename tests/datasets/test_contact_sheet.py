@@ -95,7 +95,7 @@ def test_contact_sheet_without_labelled_photos(tmp_path: Path) -> None:
         assert img.width >= 1200
 
 
-def test_missing_images_become_placeholders(tmp_path: Path) -> None:
+def test_missing_images_become_labelled_grey_tiles(tmp_path: Path) -> None:
     world = make_world(tmp_path / "world")
     (world / "images" / "top-0.png").unlink()
     out = draw_contact_sheet(world, tmp_path / "sheet.png")

@@ -83,7 +83,7 @@ def _open(root: Path | None, rel: str | None) -> Image.Image | None:
         return None
 
 
-def _placeholder(size: tuple[int, int], text: str) -> Image.Image:
+def _missing_image_tile(size: tuple[int, int], text: str) -> Image.Image:
     img = Image.new("RGB", size, (236, 236, 238))
     d = ImageDraw.Draw(img)
     font = _font(13)
@@ -154,7 +154,11 @@ def _draw_thumb(
     fonts: tuple[Any, Any],
 ) -> None:
     img = _open(root, thumb.image)
-    img = _placeholder((t, t), "no image") if img is None else img.resize((t, t), Image.Resampling.LANCZOS)
+    img = (
+        _missing_image_tile((t, t), "no image")
+        if img is None
+        else img.resize((t, t), Image.Resampling.LANCZOS)
+    )
     sheet.paste(img, (x, y))
     d.rectangle((x - 1, y - 1, x + t, y + t), outline=_RULE)
     d.text((x + 1, y + t + 5), _fit_text(d, thumb.line1, fonts[0], t), fill=_INK, font=fonts[0])
@@ -245,7 +249,9 @@ def draw_contact_sheet(world_dir: Path, out: Path, *, per_slot: int = 8) -> Path
     domain = world.meta.get("domain") or "unknown domain"
     # Two photos side by side, as large as half the page allows (portrait ones capped in height).
     photo_box = ((width - 2 * _MARGIN - _GAP * 2) // 2, 600)
-    photo_images = [_open(root, p["image"]) or _placeholder((400, 300), "missing photo") for p in photos]
+    photo_images = [
+        _open(root, p["image"]) or _missing_image_tile((400, 300), "missing photo") for p in photos
+    ]
     photo_h = max((round(img.height * _photo_scale(img, photo_box)) for img in photo_images), default=0)
 
     height = _MARGIN + 40 + 30 + 24
