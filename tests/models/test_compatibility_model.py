@@ -21,10 +21,12 @@ from lookbook.models.compatibility import (
     AttributeVocab,
     CompatibilityConfig,
     CompatibilityModel,
+    _matching_colour_share,
     _NegativePools,
     _pair_weights,
     _set_pairs,
 )
+from lookbook.models.triplet import AttributePairTerm
 
 N_STYLES, N_SLOTS, N_COLOURS, PER_GROUP, N_NOISE = 3, 3, 3, 8, 12
 VOCAB = AttributeVocab(("top", "bottom", "shoes"), ("red", "blue", "green"), ())
@@ -164,6 +166,19 @@ def test_negative_pools_draw_colour_share_in_anchor_colour():
     first = cand[:, a == 0][:, :, :3]
     assert (colour[first] == 0).all()
     assert (colour[cand[:, a == 0][:, :, 3:]] != 0).any()  # the rest come from the whole slot
+
+
+def test_matching_colour_share_equalises_positive_and_negative_colour_rates():
+    # slot 0 anchors; slot 1 holds 4 items, one in each of 4 colours: a random negative shares the
+    # anchor's colour 1/4 of the time; positives share it 1/2 of the time
+    slot = np.array([0, 0, 1, 1, 1, 1])
+    colour = np.array([0, 1, 0, 1, 2, 3])
+    anchors, positives = np.array([0, 1, 0, 1]), np.array([2, 3, 4, 5])
+    f = _matching_colour_share(anchors, positives, slot, colour, 2, 4)
+    assert f == pytest.approx((0.5 - 0.25) / 0.75)
+    assert f + (1 - f) * 0.25 == pytest.approx(0.5)
+    assert _matching_colour_share(anchors, positives, slot, np.full(6, -1), 2, 4) == 0.0
+    assert _matching_colour_share(np.array([0]), np.array([4]), slot, colour, 2, 4) == 0.0
 
 
 def test_negative_pools_fall_back_to_slot_when_anchor_colour_absent():
@@ -354,20 +369,53 @@ def test_type_aware_pair_scores_follow_each_pairs_feature_block(typed_world, typ
     assert b_effect > 0.5 and b_effect > 3 * abs(a_effect)
 
 
-def test_embed_for_returns_unit_vectors_whose_dot_orders_like_pair_score(typed_world, typed_model):
+def test_query_and_item_vectors_dot_to_pair_score_plus_two(typed_world, typed_model):
     w = typed_world
     anchor = w.features[[0]]
     cand = np.flatnonzero(w.slot == 2)
-    ea = typed_model.embed_for(anchor, [0], target_slot=2)
-    ec = typed_model.embed_for(w.features[cand], w.slot[cand], target_slot=0)
-    np.testing.assert_allclose(np.linalg.norm(ec, axis=1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(ea, axis=1), 1.0, atol=1e-5)
-    dots = ec @ ea[0]
+    q = typed_model.query_vectors(anchor, [0], target_slot=2)
+    c = typed_model.item_vectors(w.features[cand], w.slot[cand], anchor_slot=0)
+    assert q.shape[1] == c.shape[1]
+    dots = c @ q[0]
     scores = typed_model.pair_score(
         anchor.repeat(cand.size, 0), np.zeros(cand.size), w.features[cand], w.slot[cand]
     )
-    np.testing.assert_array_equal(np.argsort(-dots, kind="stable"), np.argsort(-scores, kind="stable"))
-    np.testing.assert_allclose(scores, 2 * dots - 2, atol=1e-5)  # |x - y|^2 = 2 - 2 x.y on the sphere
+    # |x - y|^2 = 2 - 2 x.y on the sphere, and the attribute-pair terms are bilinear
+    np.testing.assert_allclose(scores, dots - 2, atol=1e-4)
+    np.testing.assert_array_equal(
+        np.argsort(-dots, kind="stable")[:5], np.argsort(-scores, kind="stable")[:5]
+    )
+
+
+def test_attribute_pair_term_is_symmetric_and_scaled_per_slot_pair():
+    term = AttributePairTerm(n_slots=3, n_classes=4)
+    with torch.no_grad():
+        term.raw.copy_(torch.randn(4, 4))
+        term.weight.copy_(torch.tensor([1.0, 2.0, 0.5, 1.0, 3.0, 1.0]))
+    pa, pb = torch.softmax(torch.randn(5, 4), -1), torch.softmax(torch.randn(5, 4), -1)
+    sa, sb = torch.tensor([0, 1, 2, 0, 1]), torch.tensor([1, 2, 0, 2, 1])
+    forward, backward = term(pa, pb, sa, sb), term(pb, pa, sb, sa)
+    torch.testing.assert_close(forward, backward)
+    h = (term.raw + term.raw.T) / 2
+    expected = torch.stack([term.weight[[1, 4, 2, 2, 3][i]] * pa[i] @ h @ pb[i] for i in range(5)])
+    torch.testing.assert_close(forward, expected.detach())
+
+
+def test_attribute_pair_term_learns_a_clash_a_metric_space_cannot_hold():
+    """Red-black and green-black go together, red-green clashes: a triangle no distance can draw."""
+    term = AttributePairTerm(n_slots=1, n_classes=3)  # 0 red, 1 green, 2 black
+    opt = torch.optim.Adam(term.parameters(), lr=0.1)
+    pairs = torch.tensor([[0, 2], [1, 2], [0, 1]])
+    target = torch.tensor([1.0, 1.0, -1.0])
+    eye = torch.eye(3)
+    zero = torch.zeros(3, dtype=torch.long)
+    for _ in range(200):
+        loss = ((term(eye[pairs[:, 0]], eye[pairs[:, 1]], zero, zero) - target) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    got = term(eye[pairs[:, 0]], eye[pairs[:, 1]], zero, zero).detach()
+    assert got[0] > 0.8 and got[1] > 0.8 and got[2] < -0.8
 
 
 # ------------------------------------------------------------------------------------ attribute queries
@@ -432,14 +480,15 @@ def test_save_load_round_trip_gives_identical_pair_scores(world, model, tmp_path
 def test_load_rejects_other_format_version(model, tmp_path):
     folder = model.save(tmp_path / "compat")
     meta = folder / "model.json"
-    meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 99'))
+    meta.write_text(meta.read_text().replace('"format_version": 2', '"format_version": 99'))
     with pytest.raises(SchemaError, match="format_version 99"):
         CompatibilityModel.load(folder)
 
 
 UNFITTED_CALLS = {
     "embed": lambda m, x, s: m.embed(x),
-    "embed_for": lambda m, x, s: m.embed_for(x, s, 0),
+    "query_vectors": lambda m, x, s: m.query_vectors(x, s, 0),
+    "item_vectors": lambda m, x, s: m.item_vectors(x, s, 0),
     "pair_score": lambda m, x, s: m.pair_score(x, s, x, s),
     "scorer": lambda m, x, s: m.scorer(x, s),
     "attribute_proba": lambda m, x, s: m.attribute_proba(x, "colour"),

@@ -61,14 +61,16 @@ ALL_VARIANTS = (
     "full_minus_colour",
     "full_minus_material",
     "full_no_balance",
+    "full_no_pairs",
 )
 _ABLATIONS: dict[str, dict[str, Any]] = {
-    "triplet_plain": {"type_aware": False},
+    "triplet_plain": {"type_aware": False, "attribute_pairs": False},
     "full": {},
     "full_minus_slot": {"aux_slot": 0.0},
     "full_minus_colour": {"aux_colour": 0.0},
     "full_minus_material": {"aux_material": 0.0},
     "full_no_balance": {"popularity_balance": False},
+    "full_no_pairs": {"attribute_pairs": False},
 }
 
 
