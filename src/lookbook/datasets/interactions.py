@@ -344,6 +344,13 @@ def _timestamps(col: pa.ChunkedArray, path: Path, name: str, line0: int) -> pa.A
             micros = pc.round(pc.multiply(seconds, float(unit))).cast(pa.int64())
         return micros.cast(pa.timestamp("us", tz="UTC"))
     if pc.any(epoch).as_py():
+        if epoch[0].as_py():
+            # The file starts with epoch seconds, so the first row that is not a number is the bad one.
+            bad = _first_bad(pc.invert(epoch))
+            raise SchemaError(
+                f"{path} {name}: expected epoch seconds like line {line0}, got {col[bad].as_py()!r} on "
+                f"line {bad + line0}"
+            )
         bad = _first_bad(epoch)
         raise SchemaError(
             f"{path} {name}: mixes epoch seconds and ISO-8601; {col[bad].as_py()!r} on line {bad + line0} "
