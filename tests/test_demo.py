@@ -45,6 +45,9 @@ def test_demo_builds_world_sheet_and_project_and_is_idempotent(tmp_path: Path) -
     compat = first["compatibility"]
     assert compat["models"]["full"]["fitb"] > compat["models"]["random"]["fitb"]
     assert (Path(compat["model"]) / "model" / "weights.safetensors").exists()
+    pref = first["collaborative"]
+    assert pref["models"]["lookbook"]["true_ndcg"] > pref["models"]["popularity"]["true_ndcg"]
+    assert (Path(pref["model"]) / "two_tower" / "weights.safetensors").exists()
 
     second = _demo(tmp_path)  # reuses the world; ingest is an upsert, so nothing doubles
     assert second["store"] == store

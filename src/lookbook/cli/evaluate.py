@@ -100,6 +100,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     collab.add_argument("--seed", type=int, default=0, help="seed of the ALS grid sample and initialisation")
     collab.add_argument(
+        "--position-debias",
+        action="store_true",
+        help="--world only: weight training clicks by their inverse position propensity (from impressions)",
+    )
+    collab.add_argument(
         "--cache",
         type=Path,
         default=None,
@@ -160,7 +165,9 @@ def _evaluate_collaborative(args: argparse.Namespace) -> int:
         features = None
         if args.models is None or "lookbook" in args.models:
             features = _world_features(args)
-        result = evaluate_world(args.world, item_features=features, **common)
+        result = evaluate_world(
+            args.world, item_features=features, position_debias=args.position_debias, **common
+        )
     if args.json:
         print_json(result)
     else:

@@ -613,8 +613,12 @@ def evaluate_world(
     item_features: F32 | None = None,
     seed: int = 0,
     show_progress: bool = False,
+    position_debias: bool = False,
 ) -> dict[str, Any]:
     """A demo world: every event kind weighted, a per-user temporal split, the truth as a referee.
+
+    ``position_debias`` weights training clicks by their inverse examination propensity
+    (``models.collaborative.position_bias``), estimated from the world's logged impressions.
 
     The split holds out each user's last ``test_fraction`` of positive events (``temporal_split``);
     the item universe is the whole catalog, so items nobody touched in training can be ranked.
@@ -633,7 +637,9 @@ def evaluate_world(
     world_dir = Path(world_dir)
     world = load_world(world_dir)
     oracle = Oracle.load(world_dir)
-    data = interactions_from_world(world, weights, item_features=item_features)
+    data = interactions_from_world(
+        world, weights, item_features=item_features, position_debias=position_debias
+    )
     train, test = temporal_split(data, test_fraction)
     targets = Targets.from_data(test)
     started = time.perf_counter()

@@ -181,15 +181,19 @@ def interactions_from_world(
     weights: EventWeights = DEFAULT_WEIGHTS,
     *,
     item_features: npt.NDArray[np.float32] | None = None,
+    position_debias: bool = False,
 ) -> InteractionData:
     """The events of a world over its user and item tables (item rows = ``world.items`` order).
 
     Users are ``world.users`` in table order, then any event user missing there. Events of items
     missing from the catalog are dropped with a warning (a loader keeps them out already; this
     only guards hand-built worlds). Timestamps become epoch seconds, floored.
+
+    ``position_debias`` multiplies each click's weight by its inverse examination propensity,
+    estimated from the world's logged impressions (``position_bias``).
     """
     events = world.events
-    return interactions_from_arrays(
+    data = interactions_from_arrays(
         events.column("user_id").to_numpy(zero_copy_only=False),
         events.column("item_id").to_numpy(zero_copy_only=False),
         seconds(events.column("timestamp")),
@@ -202,6 +206,31 @@ def interactions_from_world(
         on_unknown_item="drop",
         item_features=item_features,
     )
+    if not position_debias:
+        return data
+    return _position_debiased(world, data)
+
+
+def _position_debiased(world: World, data: InteractionData) -> InteractionData:
+    """``data`` with click weights divided by their position's examination propensity."""
+    import dataclasses
+
+    from lookbook.models.collaborative.position_bias import inverse_propensity, position_propensity
+
+    imp = world.impressions
+    if imp.num_rows == 0 or "position" not in world.events.column_names:
+        raise LookbookError("position_debias: the world has no logged impressions with positions")
+    propensity = position_propensity(
+        imp.column("position").to_numpy(zero_copy_only=False),
+        imp.column("clicked").to_numpy(zero_copy_only=False),
+    )
+    if data.user.size != world.events.num_rows:
+        raise LookbookError("position_debias: events were dropped while loading; positions no longer align")
+    positions = pc.fill_null(world.events.column("position"), -1).to_numpy(zero_copy_only=False)
+    click = list(EventKind).index(EventKind.CLICK)
+    ipw = np.where(data.kind == click, inverse_propensity(positions, propensity), 1.0).astype(np.float32)
+    log.info("position debias: propensity %s", np.round(propensity[:10], 3).tolist())
+    return dataclasses.replace(data, weight=(data.weight * ipw).astype(np.float32))
 
 
 def _positive_mask(data: InteractionData, positive_kinds: Iterable[EventKind | str] | None) -> npt.NDArray:
