@@ -91,7 +91,7 @@ def test_a_rare_filter_still_fills_the_result(filled):
 
 
 def test_upsert_is_visible_to_the_next_search_and_replaces_the_old_vector(filled):
-    index, _, (ids, x, payloads) = filled
+    index, _, (ids, _x, payloads) = filled
     new = np.zeros((1, DIM), np.float32)
     new[0, 0] = 1.0
     index.upsert(["fresh"], new, [{"category": "shoes", "price": 5.0, "in_stock": True}])
@@ -141,7 +141,7 @@ def test_deletes_hold_during_concurrent_searches(filled):
 
 
 def test_bad_input_raises_and_changes_nothing(filled):
-    index, _, (ids, x, payloads) = filled
+    index, _, (_ids, x, _payloads) = filled
     before = index.count()
     with pytest.raises(DimensionMismatch):
         index.upsert(["a"], np.zeros((1, DIM + 1), np.float32))
