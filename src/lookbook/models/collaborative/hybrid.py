@@ -17,6 +17,7 @@ are scored by the two-tower's content path alone. Retrieval uses the two-tower's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -46,13 +47,16 @@ class LookbookConfig:
 
     ``ease_l2`` spans the values tuned EASE picked on the demo world (2000) and on H&M (10);
     ``blend_weights`` includes both pure models. ``validation_fraction`` of each user's latest
-    positive events form the validation split.
+    positive events form the validation split. The final two-tower starts from the validation fit
+    and trains ``refit_epochs_share`` of its epochs on all events (the same NDCG as a fit from
+    scratch on the default world, in a third of the time).
     """
 
     two_tower: TwoTowerConfig = field(default_factory=TwoTowerConfig)
     ease_l2: tuple[float, ...] = (10.0, 300.0, 3000.0)
     blend_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     validation_fraction: float = 0.2
+    refit_epochs_share: float = 1 / 3
     k: int = 10
 
     def __post_init__(self) -> None:
@@ -119,6 +123,7 @@ class LookbookRecommender:
         fit_part, valid = temporal_split(data, cfg.validation_fraction)
         table: list[dict[str, Any]] = []
         best_l2, best_w = cfg.ease_l2[len(cfg.ease_l2) // 2], 1.0
+        tt: TwoTowerRecommender | None = None
         if valid.user.size and use_ease:
             targets = Targets.from_data(valid)
             tt = TwoTowerRecommender(cfg.two_tower).fit(fit_part, show_progress=show_progress)
@@ -137,7 +142,15 @@ class LookbookRecommender:
                     best_ndcg, best_w = ndcg, w
         elif not use_ease:
             log.info("lookbook: %d items is too many for EASE; two-tower alone", data.n_items)
-        self.two_tower_ = TwoTowerRecommender(cfg.two_tower).fit(data, show_progress=show_progress)
+        # the validation fit is the starting point: a third of the epochs on all events finish it
+        final = (
+            cfg.two_tower
+            if tt is None
+            else dataclasses.replace(
+                cfg.two_tower, epochs=max(1, round(cfg.two_tower.epochs * cfg.refit_epochs_share))
+            )
+        )
+        self.two_tower_ = TwoTowerRecommender(final).fit(data, show_progress=show_progress, warm_start=tt)
         self.ease_ = EASERecommender(EASEConfig(l2=best_l2)).fit(data) if use_ease and best_w < 1.0 else None
         self.blend_ = _Blend(self.two_tower_, self.ease_, best_w)
         self.info = {

@@ -149,7 +149,15 @@ class TwoTowerRecommender:
         self.config = config or TwoTowerConfig()
 
     # ------------------------------------------------------------------------------------------ fit
-    def fit(self, data: InteractionData, *, show_progress: bool = False) -> Self:
+    def fit(
+        self,
+        data: InteractionData,
+        *,
+        show_progress: bool = False,
+        warm_start: TwoTowerRecommender | None = None,
+    ) -> Self:
+        """Train on ``data``. ``warm_start``: a model fitted on a subset of the same item rows (e.g.
+        the validation fit) whose weights are the starting point, so a few epochs finish the job."""
         cfg = self.config
         content = None
         if cfg.use_content and data.item_features is not None:
@@ -162,7 +170,7 @@ class TwoTowerRecommender:
         rng = np.random.default_rng(cfg.random_state)
         with torch.random.fork_rng():
             torch.manual_seed(cfg.random_state)
-            self._fit(data, matrix, content, rng, show_progress)
+            self._fit(data, matrix, content, rng, show_progress, warm_start)
         return self
 
     def _fit(
@@ -172,10 +180,18 @@ class TwoTowerRecommender:
         content: F32 | None,
         rng: np.random.Generator,
         show_progress: bool,
+        warm_start: TwoTowerRecommender | None = None,
     ) -> None:
         cfg = self.config
         n_items = data.n_items
         net = _Towers(n_items, 0 if content is None else content.shape[1], cfg)
+        if warm_start is not None:
+            warm_start._check_fitted()
+            if warm_start.n_items_ != n_items or warm_start.n_content_ != (
+                0 if content is None else content.shape[1]
+            ):
+                raise SchemaError("TwoTowerRecommender.fit warm_start: trained on other item rows or content")
+            net.load_state_dict(warm_start.net_.state_dict())
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         xt = None if content is None else torch.from_numpy(content)
         history = _row_normalised(matrix)
