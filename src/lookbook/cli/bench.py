@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from lookbook.cli import bench_collaborative, bench_encode, bench_store, bench_world
+from lookbook.cli import bench_collaborative, bench_encode, bench_index, bench_store, bench_world
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,5 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench_sub = parser.add_subparsers(dest="bench", metavar="TARGET", required=True)
     bench_collaborative.register(bench_sub)
     bench_encode.register(bench_sub)
+    bench_index.register(bench_sub)
     bench_store.register(bench_sub)
     bench_world.register(bench_sub)
