@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lookbook.index import NumpyIndex, VectorIndex
+from lookbook.index.qdrant_edge import QdrantEdgeIndex
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Backend:
 
 
 BACKENDS: list[Backend] = [Backend("numpy", lambda dim, path: NumpyIndex(dim), persistent=False)]
+BACKENDS.append(Backend("qdrant_edge", lambda dim, path: QdrantEdgeIndex(dim, path), persistent=True))
 
 
 @pytest.fixture(params=BACKENDS, ids=lambda b: b.name)

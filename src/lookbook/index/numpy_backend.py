@@ -189,6 +189,12 @@ class NumpyIndex:
             # ties broken by id so that every backend's exact mode can match it
             order = np.lexsort((ids[part], -part_scores), axis=1) if width > 1 else np.zeros_like(part)
             best = np.take_along_axis(part, order, axis=1)
+            # argpartition keeps an arbitrary part of a group of equal scores crossing the k-th place;
+            # in those rows choose the whole top k by (-score, id)
+            kth = part_scores.min(axis=1)
+            for i in np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > width):
+                tied = np.flatnonzero(scores[i] >= kth[i])
+                best[i] = tied[np.lexsort((ids[tied], -scores[i, tied]))[:width]]
             out_ids[:, :width] = ids[best]
             out_scores[:, :width] = np.take_along_axis(scores, best, axis=1)
         return SearchResult(out_ids.astype(str), out_scores)
