@@ -10,6 +10,7 @@ filter is applied inside the engine: pre-filtering, never over-fetching and drop
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ class PayloadSchema:
                 self.check_value(field, value, where=where)
 
 
-class Filter:
+class Filter(abc.ABC):
     """Base of filter expressions; combine with ``&``, ``|`` and ``~``."""
 
     def __and__(self, other: Filter) -> Filter:
@@ -95,8 +96,9 @@ class Filter:
     def __invert__(self) -> Filter:
         return Not(self)
 
-    def validate(self, schema: PayloadSchema) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def validate(self, schema: PayloadSchema) -> None:
+        """Raise ``SchemaError`` naming the field when this filter does not fit ``schema``."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ times tuning as part of fitting.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import itertools
 import logging
@@ -335,8 +336,9 @@ def _refit(model: M, train: InteractionData, table: list[dict[str, Any]], valid:
     return model
 
 
-class _Tuned:
-    """A baseline whose ``fit`` is "tune on a validation split of the data, then refit the best"."""
+class _Tuned(abc.ABC):
+    """A baseline whose ``fit`` is "tune on a validation split of the data, then refit the best";
+    subclasses say how to tune."""
 
     name = "tuned"
 
@@ -346,8 +348,9 @@ class _Tuned:
         self.model: ALSRecommender | EASERecommender | None = None
         self.info: dict[str, Any] = {}
 
+    @abc.abstractmethod
     def _tune(self, data: InteractionData) -> ALSRecommender | EASERecommender:
-        raise NotImplementedError
+        """The tuned, refitted model for ``data``."""
 
     def fit(self, data: InteractionData, *, show_progress: bool = False) -> Self:
         started = time.perf_counter()
