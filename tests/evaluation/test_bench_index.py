@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from lookbook.cli import main
 from lookbook.evaluation.bench_index import FILTERS, IndexBenchConfig, run_index_benchmark, synthetic_catalog
 from lookbook.index import NumpyIndex
@@ -66,3 +68,29 @@ def test_cli_prints_one_json_object(capsys) -> None:
         "upsert_1000_s",
         "rss_mb",
     }
+
+
+def test_embedded_backend_reports_serving_memory_on_a_clustered_catalog(capsys, tmp_path) -> None:
+    code = main(
+        [
+            *("--no-progress", "bench", "index", "--n", "3000", "--dim", "16", "--queries", "10"),
+            *("--backend", "embedded", "--catalog", "clustered", "--workdir", str(tmp_path), "--json"),
+        ]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["catalog"] == "clustered"
+    embedded = out["backends"]["embedded"]
+    assert "error" not in embedded, embedded
+    assert embedded["visible"] is True and embedded["reopen_s"] > 0
+    assert 0 < embedded["rss_mb"] < 500  # measured in a fresh process that opens and queries the index
+    for tier in ("filter_1pct", "filter_10pct"):
+        assert embedded[tier]["recall"] >= 0.99 and embedded[tier]["short"] == 0
+
+
+def test_clustered_catalog_is_clustered() -> None:
+    _, x, _ = synthetic_catalog(2_000, 32, 0, "clustered")
+    _, r, _ = synthetic_catalog(2_000, 32, 0, "random")
+    # nearest-neighbour similarity is much higher around shared centres than on the bare sphere
+    nn = lambda v: np.sort(v @ v.T, axis=1)[:, -2].mean()  # noqa: E731
+    assert nn(x) > nn(r) + 0.3

@@ -3,13 +3,16 @@
 from lookbook.index.base import SearchResult, VectorIndex
 from lookbook.index.filters import ITEM_PAYLOAD, And, Eq, Filter, In, Not, Or, PayloadSchema, Range
 from lookbook.index.numpy_backend import NumpyIndex
+from lookbook.index.spaces import SPACES, ItemSpaces, index_kind, open_space_index
 
 __all__ = [
     "ITEM_PAYLOAD",
+    "SPACES",
     "And",
     "Eq",
     "Filter",
     "In",
+    "ItemSpaces",
     "Not",
     "NumpyIndex",
     "Or",
@@ -17,4 +20,6 @@ __all__ = [
     "Range",
     "SearchResult",
     "VectorIndex",
+    "index_kind",
+    "open_space_index",
 ]
