@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lookbook.cli import evaluate_search
 from lookbook.cli._common import emit, print_json
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="feature cache for --world (default $LOOKBOOK_CACHE or runs/cache)",
     )
     collab.set_defaults(func=_evaluate_collaborative, _parser=collab)
+    evaluate_search.register(eval_sub)
 
 
 def _evaluate_compatibility(args: argparse.Namespace) -> int:
