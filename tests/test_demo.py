@@ -26,6 +26,7 @@ def _demo(workdir: Path, *extra: str) -> dict:
         "--users",
         "80",
         "--json",
+        "--no-serve",
         *extra,
     ]
     env = {**os.environ, "LOOKBOOK_CACHE": str(workdir / "cache")}
@@ -49,9 +50,12 @@ def test_demo_builds_world_sheet_and_project_and_is_idempotent(tmp_path: Path) -
     assert pref["models"]["lookbook"]["true_ndcg"] > pref["models"]["popularity"]["true_ndcg"]
     assert (Path(pref["model"]) / "two_tower" / "weights.safetensors").exists()
 
-    second = _demo(tmp_path)  # reuses the world; ingest is an upsert, so nothing doubles
+    assert set(first["build"]) >= {"ingest", "encode", "compatibility", "preference", "index"}
+    assert (Path(first["project"]) / "index" / "content").is_dir()
+
+    second = _demo(tmp_path)  # reuses the world and the project: the build has nothing to redo
     assert second["store"] == store
-    assert second["ingest"]["events"]["inserted"] == 0
+    assert set(second["build"].values()) == {"up to date"}
 
     third = _demo(tmp_path, "--seed", "1")  # a new world replaces the project built from the old one
     assert third["store"]["events"] == third["events"] != first["events"]

@@ -1,10 +1,10 @@
 """``lookbook demo``: the README's main job.
 
-Today it generates the default fashion world (or reuses it when its config is unchanged), draws
-its contact sheet, loads it into an embedded project store, encodes the catalog (features cached
-by content hash), trains the compatibility model and compares it with untrained baselines on
-held-out outfits, and prints what it made. Later stages (collaborative training, indexing,
-serving) join this verb as they land.
+It generates the default fashion world (or reuses it when its config is unchanged), draws its
+contact sheet, builds a project from it (``lookbook build``: ingest, encode, train every model, fill
+the embedded index; resumable), evaluates the compatibility and preference models on held-out
+data beside their baselines, prints the summary and serves the shop page (``--no-serve`` stops
+after the summary).
 """
 
 from __future__ import annotations
@@ -39,15 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fresh", action="store_true", help="regenerate the world even if it exists")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.add_argument("--no-serve", action="store_true", help="stop after the summary")
+    parser.add_argument("--port", type=int, default=8000, help="port of the shop page (127.0.0.1)")
     parser.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from lookbook.cli.evaluate import default_cache
     from lookbook.datasets.contact_sheet import draw_contact_sheet
     from lookbook.datasets.synthetic import WorldConfig, make_synthetic_world
     from lookbook.datasets.synthetic.generate import GENERATOR_VERSION
     from lookbook.datasets.world import load_world
-    from lookbook.store import ingest_file, open_store
+    from lookbook.project.build import BuildConfig, build_project
 
     cfg = WorldConfig(domain=args.domain, n_items=args.items, n_users=args.users, seed=args.seed)
     world_dir = args.workdir / f"world-{cfg.domain.value}"
@@ -70,14 +73,14 @@ def run_demo(args: argparse.Namespace) -> int:
     sheet = draw_contact_sheet(world_dir, world_dir / "contact_sheet.png")
 
     started = time.perf_counter()
-    reports = []
-    with open_store(project) as store:
-        for table in ("items", "users", "events", "sets"):
-            reports.append(
-                ingest_file(store, table, world_dir / f"{table}.parquet", show_progress=args.show_progress)
-            )
-        counts = store.counts()
-    ingest_s = time.perf_counter() - started
+    build = build_project(
+        world,
+        project,
+        BuildConfig(cache_dir=default_cache(), seed=args.seed),
+        show_progress=args.show_progress,
+    )
+    counts = build["ingest"]["counts"]
+    build_s = time.perf_counter() - started
 
     compatibility, features = _train_compatibility(world, world_dir, args)
     collaborative = _train_collaborative(world_dir, features, args)
@@ -88,31 +91,53 @@ def run_demo(args: argparse.Namespace) -> int:
         "project": str(project),
         "store": counts,
         "ingest": {
-            r.table: {"loaded": r.loaded, "rejected": r.rejected, "inserted": r.inserted} for r in reports
+            t: build["ingest"][t] for t in ("items", "users", "events", "sets") if t in build["ingest"]
         },
-        "ingest_s": round(ingest_s, 2),
+        "build": {
+            stage: r.get("seconds") if not r.get("skipped") else "up to date" for stage, r in build.items()
+        },
+        "build_s": round(build_s, 2),
         "compatibility": compatibility,
         "collaborative": collaborative,
     }
     if args.json:
         print_json(summary)
-        return 0
+    else:
+        _print(summary, sheet, project, counts, build_s)
+    if not args.no_serve:
+        _serve(project, args.port)
+    return 0
+
+
+def _serve(project: Path, port: int) -> None:
+    from lookbook.serving import ServeConfig, create_app
+    from lookbook.serving.server import run
+    from lookbook.touchpoints.shop import Shop
+
+    with Shop.open(project) as shop:
+        emit(f"shop page: http://127.0.0.1:{port}/  (Ctrl-C stops it)")
+        run(create_app(shop, ServeConfig(api_key=None, port=port)), host="127.0.0.1", port=port)
+
+
+def _print(
+    summary: dict[str, Any], sheet: Path, project: Path, counts: dict[str, int], build_s: float
+) -> None:
     print_summary(summary)
     emit(f"contact sheet: {sheet}")
     stored = ", ".join(f"{k} {v:,}" for k, v in counts.items())
-    emit(f"project store: {project} ({stored}; ingested in {ingest_s:.1f} s)")
+    emit(f"project: {project} ({stored}; built in {build_s:.1f} s)")
+    compatibility, collaborative = summary["compatibility"], summary["collaborative"]
     emit("compatibility (held-out sets of the world):")
     for name, row in compatibility["models"].items():
         emit(f"  {name:<15} FITB {row['fitb']:.3f}  AUC {row['auc']:.3f}")
-    emit(f"  style model saved to {compatibility['model']}")
+    emit(f"  held-out style model saved to {compatibility['model']}")
     emit("preference (last 20% of each user's positive events held out):")
     for name, row in collaborative["models"].items():
         emit(
             f"  {name:<15} NDCG@10 {row['ndcg']:.4f}  true-taste NDCG@10 {row['true_ndcg']:.3f}  "
             f"new-item recall@50 {row['cold_item_recall@50'] or 0.0:.3f}"
         )
-    emit(f"  preference model saved to {collaborative['model']}")
-    return 0
+    emit(f"  held-out preference model saved to {collaborative['model']}")
 
 
 def _train_collaborative(world_dir: Path, features: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""``lookbook serve --project DIR``: the HTTP API and the shop page of a built project.
+
+The write key comes from ``--api-key`` or ``$LOOKBOOK_API_KEY``; without one the server still
+serves every read and the page, and refuses writes with 403 (a message says how to enable them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+from lookbook.serving.config import API_KEY_ENV
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "serve",
+        help="serve a built project: JSON API, shop page, metrics",
+        description="Open a project made by `lookbook build` and serve it with uvicorn (one worker): the "
+        "JSON API under /api, the shop page at /, Prometheus metrics at /metrics, OpenAPI at /docs.",
+    )
+    parser.add_argument(
+        "--project", type=Path, required=True, help="a project folder made by `lookbook build`"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=f"key that writes require in X-API-Key (default: ${API_KEY_ENV}; none: writes disabled)",
+    )
+    parser.add_argument("--index", default=None, help="index URI, when the project was built with one")
+    parser.add_argument(
+        "--cache-seconds",
+        type=float,
+        default=None,
+        help="reuse an unchanged home feed / similar page this long (default 30; 0: compute every time)",
+    )
+    parser.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    # Imported here: opening a shop loads torch and the models, which `lookbook --help` must not.
+    from lookbook.serving import ServeConfig, create_app
+    from lookbook.serving.server import run
+    from lookbook.touchpoints.config import TouchpointConfig
+    from lookbook.touchpoints.shop import Shop
+
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    config = ServeConfig(api_key=api_key, host=args.host, port=args.port)
+    touchpoints = TouchpointConfig()
+    if args.cache_seconds is not None:
+        touchpoints = dataclasses.replace(touchpoints, response_cache_seconds=max(args.cache_seconds, 0.0))
+    shop = Shop.open(args.project, index=args.index, config=touchpoints)
+    try:
+        if api_key is None:
+            log.warning("no API key (--api-key or $%s): writes are disabled", API_KEY_ENV)
+        log.info(
+            "serving %s on http://%s:%d (page at /, API docs at /docs)", args.project, args.host, args.port
+        )
+        run(create_app(shop, config), host=args.host, port=args.port)
+    finally:
+        shop.close()
+    return 0

@@ -1,0 +1,279 @@
+"""``build_project``: a world or data set in, a project ready to serve out.
+
+Stages, in order, each skipped when the fingerprint of its inputs matches ``build.json``:
+
+1. ``ingest``: items, users, sets and events into the project's store (upserts; events are keyed,
+   so re-ingesting is idempotent).
+2. ``encode``: content vectors of every item (image and text features cached by content hash) and
+   the fitted fusion, which the server reuses to embed items added later.
+3. ``compatibility``: the type-aware style model, trained on every set (skipped without sets).
+4. ``preference``: the two-tower + EASE preference model, trained on every event.
+5. ``ranker``: the LightGBM reranker on the logged impressions (skipped without impressions).
+6. ``index``: every vector space filled with the catalog and its payloads: ``content``,
+   ``text`` (the sentence encoder's, for hybrid search), ``preference`` and one ``style_<slot>``
+   space per anchor slot (the type-aware item vectors seen from anchors of that slot, so
+   complete-the-look is one inner-product query per target slot).
+
+The embedded index is built in a fresh folder and swapped in when complete, so a failed build keeps
+the previous index serving.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lookbook.datasets.world import World
+from lookbook.index.filters import ITEM_PAYLOAD, PayloadSchema
+from lookbook.models.collaborative.loading import seconds
+from lookbook.project.layout import BuildRecord, ProjectPaths, combine, table_fingerprint
+
+log = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+
+#: The project's payload: the item fields of DESIGN.md §5 plus the attributes a shopper filters on
+#: ("complete the look in leather").
+PROJECT_PAYLOAD = PayloadSchema(
+    {**ITEM_PAYLOAD, "colour": "keyword", "material": "keyword", "pattern": "keyword"}
+)
+ATTRIBUTE_FIELDS = ("colour", "material", "pattern")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Settings of ``build_project``.
+
+    ``index_uri`` picks the vector engine (``lookbook.index.spaces``); ``None`` is the embedded
+    index inside the project. ``cache_dir`` holds encoder features shared between projects.
+    """
+
+    index_uri: str | None = None
+    cache_dir: Path | None = None
+    resolution: int = 128
+    seed: int = 0
+    ranker: bool = True
+    compatibility_epochs: int | None = None
+    preference_epochs: int | None = None
+
+
+def index_uri(project: Path, config: BuildConfig) -> str:
+    return config.index_uri or f"embedded:{ProjectPaths(project).index}"
+
+
+def item_payloads(items: pa.Table) -> list[dict[str, Any]]:
+    """Index payloads of an items table (one dict per row; missing values left out)."""
+    cols = {name: items.column(name).to_pylist() for name in ("slot", "category", "brand", "price")}
+    sizes = items.column("sizes").to_pylist()
+    stock = items.column("in_stock").to_pylist()
+    col = items.column("created_at")
+    missing = col.is_null().to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(col, pa.scalar(0, col.type)) if missing.any() else col
+    created = np.where(missing, -1, seconds(filled)).tolist()
+    attributes = items.column("attributes").to_pylist()
+    out = []
+    for i in range(items.num_rows):
+        p: dict[str, Any] = {k: v[i] for k, v in cols.items() if v[i] is not None}
+        p["sizes"] = [str(s) for s in sizes[i] or []]
+        if stock[i] is not None:
+            p["in_stock"] = bool(stock[i])
+        if created[i] >= 0:
+            p["created_at"] = int(created[i])
+        for key, value in attributes[i] or []:
+            if key in ATTRIBUTE_FIELDS and value:
+                p[key] = str(value)
+        out.append(p)
+    return out
+
+
+class _Builder:
+    def __init__(self, world: World, project: Path, config: BuildConfig, show_progress: bool) -> None:
+        self.world, self.config, self.show_progress = world, config, show_progress
+        self.paths = ProjectPaths(project)
+        project.mkdir(parents=True, exist_ok=True)
+        self.record = BuildRecord(self.paths.record)
+        self.fp = {
+            name: table_fingerprint(getattr(world, name))
+            for name in ("items", "users", "events", "sets", "impressions")
+        }
+        self.report: dict[str, Any] = {}
+
+    def stage(self, name: str, fingerprint: str, run: Callable[[], dict[str, Any]]) -> None:
+        if self.record.fresh(name, fingerprint):
+            log.info("build %s: up to date", name)
+            self.report[name] = self.record.report(name) | {"skipped": True}
+            return
+        started = time.perf_counter()
+        log.info("build %s ...", name)
+        out = run()
+        out["seconds"] = round(time.perf_counter() - started, 2)
+        self.record.done(name, fingerprint, out)
+        self.report[name] = out
+
+    # ------------------------------------------------------------------------------- stages
+    def ingest(self) -> dict[str, Any]:
+        from lookbook.store import open_store
+
+        loaded = {}
+        with open_store(self.paths.root) as store:
+            for table, write in (
+                ("items", functools.partial(store.upsert_items, base_dir=self.world.root)),
+                ("users", store.upsert_users),
+                ("sets", store.upsert_sets),
+                ("events", store.append_events),
+            ):
+                data = getattr(self.world, table)
+                if data.num_rows:
+                    rep = write(data)
+                    loaded[table] = {"loaded": rep.loaded, "rejected": rep.rejected}
+            loaded["counts"] = store.counts()
+        loaded["source"] = None if self.world.root is None else str(Path(self.world.root).resolve())
+        return loaded
+
+    def encode(self) -> dict[str, Any]:
+        from lookbook.encoders.content import encode_items
+        from lookbook.encoders.image import ImageEncoderConfig
+
+        features = encode_items(
+            self.world.items,
+            self.world.root,
+            cache_dir=self.config.cache_dir,
+            image_config=ImageEncoderConfig(resolution=self.config.resolution),
+            show_progress=self.show_progress,
+        )
+        self.paths.vectors.mkdir(parents=True, exist_ok=True)
+        np.save(self.paths.vectors / "content.npy", features.fused)
+        np.save(self.paths.vectors / "text.npy", features.text)
+        (self.paths.vectors / "item_ids.json").write_text(json.dumps(features.item_ids))
+        if features.fusion is not None:
+            features.fusion.save(self.paths.models / "fusion")
+        return {"items": len(features.item_ids), "dim": int(features.fused.shape[1])} | {
+            k: round(v, 2) for k, v in features.timings.items()
+        }
+
+    def content(self) -> F32:
+        return np.load(self.paths.vectors / "content.npy")
+
+    def compatibility(self) -> dict[str, Any]:
+        import dataclasses
+
+        from lookbook.evaluation.compatibility_suite import _labels, _sets
+        from lookbook.models.compatibility import CompatibilityConfig, CompatibilityModel
+        from lookbook.schema import IdMap
+
+        ids = IdMap(self.world.items.column("item_id").to_pylist(), name="item_id")
+        slots, colours, materials, vocab = _labels(self.world.items)
+        _, sets = _sets(self.world, ids)
+        sets = [s for s in sets if s.size >= 2]
+        if not sets:
+            shutil.rmtree(self.paths.compatibility, ignore_errors=True)
+            return {"trained": False, "reason": "no sets of two or more catalog items"}
+        cfg = CompatibilityConfig(random_state=self.config.seed)
+        if self.config.compatibility_epochs:
+            cfg = dataclasses.replace(cfg, epochs=self.config.compatibility_epochs)
+        model = CompatibilityModel(cfg).fit(
+            sets, self.content(), slots, vocab, colours=colours, materials=materials,
+            show_progress=self.show_progress,
+        )  # fmt: skip
+        model.save(self.paths.compatibility)
+        return {"trained": True, "sets": len(sets), "fit_s": round(model.fit_seconds_, 1)}
+
+    def preference(self) -> dict[str, Any]:
+        import dataclasses
+
+        from lookbook.models.collaborative.hybrid import LookbookConfig, LookbookRecommender
+        from lookbook.models.collaborative.loading import interactions_from_world
+
+        data = interactions_from_world(self.world, item_features=self.content())
+        cfg = LookbookConfig()
+        if self.config.preference_epochs:
+            cfg = dataclasses.replace(
+                cfg, two_tower=dataclasses.replace(cfg.two_tower, epochs=self.config.preference_epochs)
+            )
+        model = LookbookRecommender(cfg).fit(data, show_progress=self.show_progress)
+        model.save(self.paths.preference)
+        return {"events": int(data.user.size), "users": data.n_users, "blend_w": model.info.get("w")}
+
+    def ranker(self) -> dict[str, Any]:
+        from lookbook.project.ranker import train_project_ranker
+
+        return train_project_ranker(self.world, self.paths.ranker, seed=self.config.seed)
+
+    def index(self) -> dict[str, Any]:
+        from lookbook.index.spaces import ItemSpaces, index_kind
+
+        ids = self.world.items.column("item_id").to_pylist()
+        vectors = self.space_vectors()
+        payloads = item_payloads(self.world.items)
+        uri = index_uri(self.paths.root, self.config)
+        embedded = index_kind(uri) == "embedded" and self.config.index_uri is None
+        target = self.paths.root / "index.building" if embedded else None
+        if target is not None:
+            shutil.rmtree(target, ignore_errors=True)
+            uri = f"embedded:{target}"
+        dims = {space: int(x.shape[1]) for space, x in vectors.items()}
+        batch = 2_000
+        from tqdm.auto import tqdm
+
+        with ItemSpaces(uri, dims, PROJECT_PAYLOAD) as spaces:
+            for s in tqdm(range(0, len(ids), batch), desc="index", disable=not self.show_progress):
+                spaces.upsert(
+                    ids[s : s + batch],
+                    {k: x[s : s + batch] for k, x in vectors.items()},
+                    payloads[s : s + batch],
+                )
+            for index in spaces.indexes.values():
+                optimize = getattr(index, "optimize", None)
+                if callable(optimize):
+                    optimize()
+            count = spaces.count()
+        if target is not None:
+            old = self.paths.root / "index.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if self.paths.index.exists():
+                self.paths.index.rename(old)
+            target.rename(self.paths.index)
+            shutil.rmtree(old, ignore_errors=True)
+        (self.paths.vectors / "spaces.json").write_text(json.dumps(dims))
+        return {"items": count, "spaces": dims}
+
+    def space_vectors(self) -> dict[str, F32]:
+        """Row-aligned vectors of every space, from the saved models."""
+        from lookbook.project.spaces import project_space_vectors
+
+        return project_space_vectors(
+            self.paths, self.world.items, self.content(), np.load(self.paths.vectors / "text.npy")
+        )
+
+
+def build_project(
+    world: World, project: Path | str, config: BuildConfig | None = None, *, show_progress: bool = True
+) -> dict[str, Any]:
+    """Build (or bring up to date) the project at ``project`` from ``world``; returns per-stage reports."""
+    cfg = config or BuildConfig()
+    b = _Builder(world, Path(project), cfg, show_progress)
+    fp = b.fp
+    conf = asdict(cfg)
+    b.stage("ingest", combine(fp["items"], fp["users"], fp["events"], fp["sets"]), b.ingest)
+    encode_fp = combine(fp["items"], cfg.resolution)
+    b.stage("encode", encode_fp, b.encode)
+    compat_fp = combine(encode_fp, fp["sets"], cfg.seed, conf["compatibility_epochs"])
+    b.stage("compatibility", compat_fp, b.compatibility)
+    pref_fp = combine(encode_fp, fp["events"], fp["users"], cfg.seed, conf["preference_epochs"])
+    b.stage("preference", pref_fp, b.preference)
+    if cfg.ranker and world.impressions.num_rows:
+        b.stage("ranker", combine(pref_fp, compat_fp, fp["impressions"]), b.ranker)
+    b.stage("index", combine(compat_fp, pref_fp, cfg.index_uri), b.index)
+    return b.report

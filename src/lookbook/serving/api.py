@@ -1,0 +1,211 @@
+"""The JSON API under ``/api``: one endpoint per touchpoint, catalog writes and events.
+
+Endpoints are plain ``def`` functions: FastAPI runs them on its thread pool, so a slow write
+(a new item is encoded before it is indexed) never stalls the event loop that the reads share.
+Each returns ``JSONBytes`` built from the ``Shop``'s dataclasses (see ``convert``); the response
+models are declared for the OpenAPI document only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import secrets
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Security
+from fastapi import Path as PathParam
+from fastapi.security import APIKeyHeader
+from starlette.responses import FileResponse, Response
+
+from lookbook.errors import NotFound, SchemaError
+from lookbook.serving import convert
+from lookbook.serving.config import API_KEY_ENV, ServeConfig
+from lookbook.serving.schemas import (
+    ID_PATTERN,
+    MAX_ID,
+    CarouselListOut,
+    CategoriesOut,
+    DeleteOut,
+    ErrorOut,
+    EventsIn,
+    EventsOut,
+    HomeOut,
+    ItemListOut,
+    ItemsIn,
+    ItemViewOut,
+    UpsertOut,
+    UsersOut,
+)
+from lookbook.touchpoints.api import Context, Shop
+
+log = logging.getLogger(__name__)
+
+ItemId = Annotated[str, PathParam(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
+UserId = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="a shopper; none: anonymous"),
+]
+K = Annotated[int, Query(ge=1, le=100, description="how many items")]
+ContextText = Annotated[str | None, Query(min_length=1, max_length=50)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no X-API-Key header"},
+    403: {"model": ErrorOut, "description": "wrong key, or writes disabled (no key configured)"},
+    413: {"model": ErrorOut, "description": "body larger than the configured limit"},
+    **_ERRORS,
+}
+
+#: PNG and JPEG magic numbers: the only image formats the encoders and browsers both read.
+_IMAGE_SUFFIX = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
+
+
+def api_key_dependency(config: ServeConfig) -> Callable[[str | None], None]:
+    """A dependency that admits a request only with the configured key (compared in constant time)."""
+    header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the key writes require")
+
+    # (a default, not Annotated: the header object is local, and string annotations are resolved
+    # against the module's globals)
+    def require_key(key: str | None = Security(header)) -> None:
+        if config.api_key is None:
+            raise HTTPException(
+                403, f"writes are disabled: no API key is configured (start with --api-key or {API_KEY_ENV})"
+            )
+        if not key:
+            raise HTTPException(
+                401, "X-API-Key: header required for writes", headers={"WWW-Authenticate": "ApiKey"}
+            )
+        if not secrets.compare_digest(key.encode(), config.api_key.encode()):
+            raise HTTPException(403, "X-API-Key: wrong key")
+
+    return require_key
+
+
+def api_router(shop: Shop, config: ServeConfig) -> APIRouter:
+    """Every JSON endpoint, bound to one ``Shop``."""
+    router = APIRouter(prefix="/api", responses=_ERRORS)
+    require_key = api_key_dependency(config)
+    write = {"dependencies": [Security(require_key)], "responses": _WRITE_ERRORS, "tags": ["writes"]}
+
+    @router.get("/home", response_model=HomeOut, tags=["touchpoints"], summary="Home feed carousels")
+    def home(
+        user_id: UserId = None,
+        device: ContextText = None,
+        region: ContextText = None,
+        k: Annotated[int, Query(ge=1, le=100, description="items per carousel")] = 12,
+    ) -> Response:
+        carousels = shop.home_feed(user_id, Context(device=device, region=region), k)
+        return convert.JSONBytes({"user_id": user_id, "carousels": [convert.carousel(c) for c in carousels]})
+
+    @router.get("/items/{item_id}", response_model=ItemViewOut, tags=["catalog"], summary="One item")
+    def item(item_id: ItemId) -> Response:
+        return convert.JSONBytes(convert.item_view(shop.item(item_id)))
+
+    @router.get("/items/{item_id}/similar", response_model=ItemListOut, tags=["touchpoints"])
+    def similar(item_id: ItemId, user_id: UserId = None, k: K = 12) -> Response:
+        """Items like this one, ordered for the shopper."""
+        return convert.JSONBytes({"items": convert.rec_items(shop.similar(item_id, user_id, k))})
+
+    @router.get("/items/{item_id}/complete-the-look", response_model=CarouselListOut, tags=["touchpoints"])
+    def complete_the_look(
+        item_id: ItemId,
+        user_id: UserId = None,
+        per_slot: Annotated[int, Query(ge=1, le=20, description="items per other slot")] = 3,
+        attribute: Annotated[
+            str | None, Query(min_length=1, max_length=100, description="e.g. a colour: 'red'")
+        ] = None,
+    ) -> Response:
+        """Items of other slots that go with this one, a carousel per slot."""
+        carousels = shop.complete_the_look(item_id, user_id, per_slot, attribute)
+        return convert.JSONBytes({"carousels": [convert.carousel(c) for c in carousels]})
+
+    @router.get("/search", response_model=ItemListOut, tags=["touchpoints"])
+    def search(
+        q: Annotated[str, Query(min_length=1, max_length=200, description="free text")],
+        user_id: UserId = None,
+        k: K = 24,
+    ) -> Response:
+        """Text search, ordered for the shopper."""
+        return convert.JSONBytes({"items": convert.rec_items(shop.search(q, user_id, k))})
+
+    @router.get("/categories/{category}", response_model=ItemListOut, tags=["touchpoints"])
+    def category(
+        category: Annotated[str, PathParam(min_length=1, max_length=100)],
+        user_id: UserId = None,
+        k: K = 24,
+    ) -> Response:
+        """A category page, ordered for the shopper."""
+        return convert.JSONBytes({"items": convert.rec_items(shop.category(category, user_id, k))})
+
+    @router.get("/users", response_model=UsersOut, tags=["catalog"], summary="Demo users")
+    def users(limit: Annotated[int, Query(ge=1, le=100)] = config.demo_users) -> Response:
+        return convert.JSONBytes({"users": [str(u) for u in shop.demo_users(limit)]})
+
+    @router.get("/categories", response_model=CategoriesOut, tags=["catalog"], summary="Live categories")
+    def categories() -> Response:
+        return convert.JSONBytes({"categories": [str(c) for c in shop.categories()]})
+
+    @router.put("/items", response_model=UpsertOut, summary="Add or update items", **write)
+    def upsert_items(body: ItemsIn) -> Response:
+        """Items are written to the store and every index before the response: the next request
+        sees them. Unknown ids are added; known ones are updated with the fields given."""
+        with tempfile.TemporaryDirectory(prefix="lookbook-upload-") as tmp:
+            records = [_with_image(item.record(), Path(tmp), j) for j, item in enumerate(body.items)]
+            n = shop.upsert_items(records)
+        return convert.JSONBytes({"upserted": int(n)})
+
+    @router.delete("/items/{item_id}", response_model=DeleteOut, summary="An item was sold", **write)
+    def delete_item(item_id: ItemId) -> Response:
+        """Gone from every page and index at once (its history stays)."""
+        return convert.JSONBytes({"deleted": int(shop.delete_items([item_id]))})
+
+    @router.post("/events", response_model=EventsOut, summary="Shopper events", **write)
+    def add_events(body: EventsIn) -> Response:
+        """Each event moves its user's vector before the response: the next feed reflects it."""
+        return convert.JSONBytes({"accepted": int(shop.add_events([e.record() for e in body.events]))})
+
+    return router
+
+
+def image_response(shop: Shop, item_id: str, max_age: int) -> Response:
+    """An item's image file, cacheable (images are content-addressed: they never change in place)."""
+    path = shop.image_path(item_id)
+    if path is None or not Path(path).is_file():
+        raise NotFound(f"item_id: no image for {item_id!r}")
+    return FileResponse(path, headers={"Cache-Control": f"public, max-age={max_age}"})
+
+
+def _with_image(record: dict[str, Any], folder: Path, row: int) -> dict[str, Any]:
+    """Decode ``image_base64`` into a file the store copies in; the record then names that file."""
+    data = record.pop("image_base64", None)
+    if data is None:
+        return record
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise SchemaError(f"body items[{row}].image_base64: not valid base64") from None
+    suffix = next((s for magic, s in _IMAGE_SUFFIX.items() if raw.startswith(magic)), None)
+    if suffix is None:
+        raise SchemaError(f"body items[{row}].image_base64: expected PNG or JPEG bytes")
+    path = folder / f"{row}{suffix}"
+    path.write_bytes(raw)
+    _check_decodes(path, row)
+    record["image"] = str(path)
+    return record
+
+
+def _check_decodes(path: Path, row: int) -> None:
+    """Reject truncated or oversized images here, with the field named, rather than in the encoder
+    after the store has taken the row."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except Exception as exc:  # PIL raises many types (SyntaxError, OSError, DecompressionBombError...)
+        raise SchemaError(f"body items[{row}].image_base64: not a readable image ({exc})") from None

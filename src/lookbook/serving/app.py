@@ -1,0 +1,142 @@
+"""``create_app(shop, config)``: the FastAPI app that serves one ``Shop``.
+
+Routes: the JSON API under ``/api`` (``api``), the shop page at ``/`` (``page``), item images at
+``/images/{item_id}``, ``/healthz``, ``/metrics`` (Prometheus text), ``/static/shop.css`` (the
+page's style) and the OpenAPI document at ``/openapi.json`` with its viewer at ``/docs``. The app does not own
+the ``Shop``: whoever opened it closes it (``lookbook serve`` does, after the server stops).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from lookbook import __version__
+from lookbook.serving import convert
+from lookbook.serving.api import ItemId, api_router, image_response
+from lookbook.serving.config import ServeConfig
+from lookbook.serving.errors import install_error_handlers
+from lookbook.serving.metrics import AppMetrics
+from lookbook.serving.middleware import ServingMiddleware
+from lookbook.serving.page import Pages, page_router, wants_html
+from lookbook.serving.schemas import MAX_ID, ErrorOut, HealthOut
+from lookbook.serving.server import warm_up
+from lookbook.serving.style import CSS
+from lookbook.touchpoints.api import Shop
+
+log = logging.getLogger(__name__)
+
+_DESCRIPTION = """Recommendations for every touchpoint of a shop from one embedding space.
+
+Reads need no key. Writes (`PUT /api/items`, `DELETE /api/items/{item_id}`, `POST /api/events`)
+need the server's key in the `X-API-Key` header, and are refused with 403 when the server was
+started without one. Every error is `{"detail": "..."}` naming the field that is wrong.
+"""
+
+
+def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
+    """An app serving ``shop``; nothing is computed until the first request."""
+    config = config or ServeConfig()
+    metrics = AppMetrics(shop)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Runs before uvicorn reports "started", so serve_in_thread (and a load balancer's first
+        # probe) wait for the warm-up. Sync endpoints run on anyio's thread pool (40 threads by
+        # default); the Shop's work is CPU-bound under the GIL, so more threads than a few per core
+        # only add switching and tail latency: requests beyond ``threads`` wait in the event loop.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = config.threads
+        if config.warm_up:
+            await run_in_threadpool(warm_up, shop)
+        yield
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title=f"{config.shop_name} API",
+        version=__version__,
+        description=_DESCRIPTION,
+        openapi_tags=[
+            {"name": "touchpoints", "description": "ranked items for one page of the shop"},
+            {"name": "catalog", "description": "items, demo users and categories"},
+            {"name": "writes", "description": "catalog and event writes (X-API-Key)"},
+            {"name": "page", "description": "the shop's HTML pages"},
+            {"name": "operations", "description": "health, metrics, images"},
+        ],
+    )
+    app.state.shop, app.state.config, app.state.metrics = shop, config, metrics
+    install_error_handlers(app)
+    pages = Pages(shop, config)
+    _html_404(app, pages)
+    app.include_router(api_router(shop, config))
+    app.include_router(page_router(pages))
+    css = CSS.encode()
+
+    @app.get("/static/shop.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        # the page links it with ?v=CSS_VERSION, so it may be cached for long
+        return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get(
+        "/images/{item_id}",
+        tags=["operations"],
+        summary="An item's image",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, 404: {"model": ErrorOut}},
+    )
+    def image(item_id: ItemId) -> Response:
+        return image_response(shop, item_id, config.image_max_age)
+
+    @app.get("/healthz", tags=["operations"], response_model=HealthOut, summary="Liveness and shop figures")
+    def healthz() -> Response:
+        return convert.JSONBytes({"status": "ok", "stats": _jsonable(shop.stats())})
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}},
+    )
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.add_middleware(ServingMiddleware, metrics=metrics, max_body_bytes=config.max_body_bytes)
+    return app
+
+
+def _html_404(app: FastAPI, pages: Pages) -> None:
+    """Unknown page paths get the shop's 404 page when a browser asks; API clients keep JSON."""
+    json_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def handler(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_html(request):
+            user = request.query_params.get("user") or None
+            user = user if user and len(user) <= MAX_ID else None
+            return pages.missing(user, request.url.path, "No such page.")
+        return await json_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, handler)  # type: ignore[arg-type]
+
+
+def _jsonable(value: Any) -> Any:
+    """``shop.stats()`` as JSON: numbers and strings pass, containers recurse, anything else is str."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    try:
+        return _jsonable(value.item())  # numpy scalars
+    except AttributeError:
+        return str(value)

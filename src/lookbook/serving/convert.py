@@ -1,0 +1,81 @@
+"""Touchpoint records to JSON-ready dicts, written out by hand.
+
+``dataclasses.asdict`` deep-copies every field and pydantic validation of a response costs more
+than the ranking of a small page, so the hot endpoints build plain dicts here and send them as
+bytes. The shapes match the response models in ``schemas`` (a test checks that they do).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from lookbook.touchpoints.api import Carousel, ItemView, RecItem
+
+
+def image_url(item_id: str) -> str:
+    """Where the page and API clients fetch an item's image (ids are quoted: they are free text)."""
+    return "/images/" + quote(item_id, safe="")
+
+
+def rec_item(r: RecItem) -> dict[str, Any]:
+    return {
+        "item_id": r.item_id,
+        "title": r.title,
+        "brand": r.brand,
+        "category": r.category,
+        "slot": r.slot,
+        "price": money(r.price),
+        "in_stock": bool(r.in_stock),
+        "score": _finite(r.score),
+        "why": r.why,
+        "image_url": image_url(r.item_id),
+    }
+
+
+def rec_items(items: Iterable[RecItem]) -> list[dict[str, Any]]:
+    return [rec_item(r) for r in items]
+
+
+def carousel(c: Carousel) -> dict[str, Any]:
+    return {"key": c.key, "title": c.title, "items": rec_items(c.items)}
+
+
+def item_view(v: ItemView) -> dict[str, Any]:
+    return {
+        "item_id": v.item_id,
+        "title": v.title,
+        "description": v.description,
+        "brand": v.brand,
+        "category": v.category,
+        "slot": v.slot,
+        "price": money(v.price),
+        "in_stock": bool(v.in_stock),
+        "sizes": [str(s) for s in v.sizes],
+        "attributes": {str(k): str(x) for k, x in v.attributes.items()},
+        "image_url": image_url(v.item_id),
+    }
+
+
+def money(x: float) -> float:
+    """Prices to the cent: the ranking arrays hold float32, whose 24.57 prints as 24.5699996948242."""
+    return round(_finite(x), 2)
+
+
+def _finite(x: float) -> float:
+    """JSON has no NaN or infinity; a missing price is sent as 0 (the page shows no price then)."""
+    x = float(x)
+    return x if x == x and abs(x) != float("inf") else 0.0
+
+
+class JSONBytes(Response):
+    """A JSON response serialised once with compact separators and without FastAPI's encoder pass."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

@@ -1,0 +1,22 @@
+"""Fixtures shared across test folders: one small built project (world -> build) per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small fashion world built into a project: every stage of ``lookbook build`` ran for real
+    (encoders, compatibility, preference, index); ~1 minute on two cores, once per session."""
+    from lookbook.datasets.synthetic import WorldConfig, make_synthetic_world
+    from lookbook.project.build import BuildConfig, build_project
+
+    root = tmp_path_factory.mktemp("project")
+    cfg = WorldConfig(n_items=300, n_users=120, seed=11, n_photos=0, image_size=64)
+    world = make_synthetic_world(cfg, root / "world", show_progress=False, workers=1).world
+    build = BuildConfig(cache_dir=root / "cache", resolution=64)
+    build_project(world, root / "project", build, show_progress=False)
+    return root / "project"
