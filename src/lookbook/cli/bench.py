@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from lookbook.cli import bench_collaborative, bench_encode, bench_index, bench_serve, bench_store, bench_world
+from lookbook.cli import (
+    bench_collaborative,
+    bench_encode,
+    bench_index,
+    bench_rank,
+    bench_serve,
+    bench_store,
+    bench_world,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench_collaborative.register(bench_sub)
     bench_encode.register(bench_sub)
     bench_index.register(bench_sub)
+    bench_rank.register(bench_sub)
     bench_serve.register(bench_sub)
     bench_store.register(bench_sub)
     bench_world.register(bench_sub)

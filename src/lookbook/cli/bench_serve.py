@@ -24,6 +24,7 @@ def register(bench_sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     parser.add_argument("--seconds", type=float, default=10.0, help="HTTP load duration per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent HTTP clients")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP part")
+    parser.add_argument("--only-http", action="store_true", help="skip latency in process and quality")
     parser.add_argument(
         "--plot", type=Path, default=None, help="alpha-sweep PNG (default PROJECT/alpha_sweep.png)"
     )
@@ -49,8 +50,9 @@ def run(args: argparse.Namespace) -> int:
     with Shop.open(args.project) as shop:
         rng = np.random.default_rng(0)
         users = [str(u) for u in rng.permutation(shop.users.users())[: args.users]]
-        result["inprocess"] = inprocess_latency(shop, users)
-        if (world / "truth").exists():
+        if not args.only_http:
+            result["inprocess"] = inprocess_latency(shop, users)
+        if (world / "truth").exists() and not args.only_http:
             from lookbook.datasets.synthetic.oracle import Oracle
 
             oracle = Oracle.load(world)
@@ -64,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_http:
         from lookbook.evaluation.http_load import http_benchmark
 
-        result["http"] = http_benchmark(
-            args.project, users, seconds=args.seconds, concurrency=args.concurrency
-        )
+        load = {"seconds": args.seconds, "concurrency": args.concurrency}
+        result["http"] = http_benchmark(args.project, users, **load)  # type: ignore[arg-type]
+        # the same load with the response cache off: every request computes every stage
+        result["http_uncached"] = http_benchmark(args.project, users, cache_seconds=0.0, **load)  # type: ignore[arg-type]
     if args.json:
         print_json(result)
         return 0

@@ -1,9 +1,11 @@
 """A closed-loop HTTP load test: a real ``lookbook serve`` process, N concurrent clients on loopback.
 
-The server runs in its own process (as in production), the clients in this one: ``concurrency``
-asyncio tasks share one connection pool and each sends its next request when the last answered, for
-``seconds`` per endpoint after a short warm-up. Requests per second and latency percentiles are
-what the clients saw, so they include the client's own overhead on this two-core machine.
+The server runs in its own process (as in production). The clients are ``wrk`` (Debian's package)
+when it is installed: a C load generator whose own cost is small, which matters when client and
+server share two cores; otherwise ``concurrency`` asyncio tasks with httpx in this process, whose
+per-request Python overhead is charged to the same two cores (the figures say which ran). Each
+client sends its next request when the last answered, for ``seconds`` per endpoint after a warm-up,
+cycling through the sampled users and items.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +83,58 @@ async def _load(url: str, paths: Callable[[int], str], seconds: float, concurren
     }
 
 
+_WRK_SCRIPT = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+
+
+def _wrk(
+    url: str, paths: list[str], seconds: float, concurrency: int, workdir: Path
+) -> dict[str, Any] | None:
+    """Run ``wrk`` over ``paths``; ``None`` when it is not installed."""
+    import re
+    import shutil
+
+    exe = shutil.which("wrk")
+    if exe is None:
+        return None
+    listing = workdir / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = workdir / "paths.lua"
+    script.write_text(_WRK_SCRIPT % listing)
+    subprocess.run([exe, "-t1", f"-c{concurrency}", "-d2s", "-s", str(script), url], capture_output=True)
+    out = subprocess.run(
+        [exe, "-t2", f"-c{concurrency}", f"-d{max(int(seconds), 1)}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p50_ms": round(ms("50"), 2),
+        "p99_ms": round(ms("99"), 2),
+        "requests": int(total.group(1)) if total else 0,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "client": "wrk",
+    }
+
+
 def http_benchmark(
     project: Path,
     users: list[str],
@@ -114,7 +169,11 @@ def http_benchmark(
                 lambda i: f"/api/items/{heroes[i % len(heroes)]}/similar?user_id={users[i % len(users)]}",
             ),
         ):
-            out[name] = asyncio.run(_load(url, path, seconds, concurrency))
+            with tempfile.TemporaryDirectory() as tmp:
+                figures = _wrk(url, [path(i) for i in range(len(users))], seconds, concurrency, Path(tmp))
+            if figures is None:
+                figures = asyncio.run(_load(url, path, seconds, concurrency)) | {"client": "httpx"}
+            out[name] = figures
             log.info("http %s: %s", name, out[name])
         return out
     finally:
