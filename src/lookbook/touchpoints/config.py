@@ -14,8 +14,11 @@ from lookbook.ranking import Constraints, DiversityConfig, RankConfig
 _FEED_DIVERSITY = DiversityConfig(max_per_category=3, max_per_brand=3, max_run=2, mmr_lambda=0.8)
 # the defaults of each touchpoint (module constants: frozen, shared by every config instance)
 _HOME_FOR_YOU = RankConfig(k=12, alpha=0.25, diversity=_FEED_DIVERSITY)
-_HOME_NEW_IN = RankConfig(k=12, alpha=0.0, diversity=_FEED_DIVERSITY, use_reranker=False)
-_HOME_TRENDING = RankConfig(k=12, alpha=0.5, diversity=_FEED_DIVERSITY, use_reranker=False)
+# the secondary carousels keep the caps but skip MMR: their candidate sets are already spread
+# (recent arrivals, rising items), and MMR is the costliest stage of a page
+_CAPS_ONLY = DiversityConfig(max_per_category=3, max_per_brand=3, max_run=2)
+_HOME_NEW_IN = RankConfig(k=12, alpha=0.0, diversity=_CAPS_ONLY, use_reranker=False)
+_HOME_TRENDING = RankConfig(k=12, alpha=0.5, diversity=_CAPS_ONLY, use_reranker=False)
 _SIMILAR = RankConfig(
     k=12,
     alpha=0.7,
