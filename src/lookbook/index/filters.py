@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from lookbook.errors import SchemaError
 
 FieldKind = Literal["keyword", "keywords", "float", "int", "bool"]
@@ -152,6 +155,21 @@ class Range(Filter):
                 raise SchemaError(
                     f"filter field {self.field!r}: Range bounds must be finite numbers, got {b!r}"
                 )
+
+    def matches(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Which of ``values`` (float, NaN = missing) lie within the bounds; missing never does.
+        The one definition the in-memory evaluators (numpy index, payload masks) share."""
+        out = ~np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            if self.gte is not None:
+                out &= values >= self.gte
+            if self.lte is not None:
+                out &= values <= self.lte
+            if self.gt is not None:
+                out &= values > self.gt
+            if self.lt is not None:
+                out &= values < self.lt
+        return out
 
 
 @dataclass(frozen=True)

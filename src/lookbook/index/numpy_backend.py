@@ -145,18 +145,7 @@ class NumpyIndex:
                 out |= self._columns[f.field].equals(v, n)
             return out
         if isinstance(f, Range):
-            v = self._columns[f.field].values[:n]
-            out = ~np.isnan(v)
-            with np.errstate(invalid="ignore"):
-                if f.gte is not None:
-                    out &= v >= f.gte
-                if f.lte is not None:
-                    out &= v <= f.lte
-                if f.gt is not None:
-                    out &= v > f.gt
-                if f.lt is not None:
-                    out &= v < f.lt
-            return out
+            return f.matches(self._columns[f.field].values[:n])
         if isinstance(f, And):
             out = np.ones(n, dtype=bool)
             for p in f.parts:

@@ -73,18 +73,7 @@ class _NumberColumn:
         return np.isin(self.values, np.asarray([float(v) for v in values], dtype=np.float64))
 
     def within(self, f: Range) -> B:
-        v = self.values
-        out = ~np.isnan(v)
-        with np.errstate(invalid="ignore"):
-            if f.gte is not None:
-                out &= v >= f.gte
-            if f.lte is not None:
-                out &= v <= f.lte
-            if f.gt is not None:
-                out &= v > f.gt
-            if f.lt is not None:
-                out &= v < f.lt
-        return out
+        return f.matches(self.values)
 
 
 _Column = _KeywordColumn | _KeywordsColumn | _NumberColumn
