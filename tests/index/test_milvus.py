@@ -5,10 +5,6 @@ mixed stream of upserts, deletes and searches, and a writer killed mid-stream lo
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 import urllib.parse
 
@@ -21,6 +17,7 @@ from lookbook.index import Eq, In, NumpyIndex, PayloadSchema, Range, VectorIndex
 from lookbook.index.milvus import MilvusIndex, _redact, open_index
 
 from .conftest import MilvusServer, milvus_collection
+from .crash import assert_survived, kill_writer_midstream
 
 DIM = 16
 
@@ -304,54 +301,18 @@ def test_mixed_upserts_deletes_and_searches_have_no_visibility_violations(fresh)
     assert fresh.count(Range("price", gte=0)) == len(alive)
 
 
-MILVUS_WRITER = textwrap.dedent(
-    """
-    import sys
-    import numpy as np
-    from lookbook.index.milvus import MilvusIndex
-
-    index = MilvusIndex(8, sys.argv[1], collection=sys.argv[2])
-    rng = np.random.default_rng(0)
-    for i in range(int(sys.argv[3])):
-        index.upsert([f"item{i}"], rng.normal(size=(1, 8)), [{"price": float(i)}])
-        print("acked", f"item{i}", flush=True)
-        if i % 10 == 9:
-            index.delete([f"item{i - 5}"])
-            print("deleted", f"item{i - 5}", flush=True)
-    """
-)
-
-
 @pytest.mark.slow
 def test_kill_9_of_a_writer_keeps_every_acknowledged_write(milvus_server: MilvusServer, tmp_path):
     milvus_server.make(8, tmp_path / "index").close()  # a fresh collection for the writer
     name = milvus_collection(tmp_path / "index")
-    child = subprocess.Popen(
-        [sys.executable, "-c", MILVUS_WRITER, milvus_server.uri, name, "100000"],
-        stdout=subprocess.PIPE,
-        text=True,
+    acked, deleted = kill_writer_midstream(
+        "from lookbook.index.milvus import MilvusIndex",
+        "MilvusIndex(8, sys.argv[1], collection=sys.argv[2])",
+        [milvus_server.uri, name],
+        min_acked=200,
     )
-    acked: list[str] = []
-    deleted: set[str] = set()
-    try:
-        assert child.stdout is not None
-        for line in child.stdout:
-            verb, item_id = line.split()
-            (acked.append if verb == "acked" else deleted.add)(item_id)
-            if verb == "deleted" and len(acked) >= 200:
-                break
-    finally:
-        child.send_signal(signal.SIGKILL)  # mid-stream: the writer is still going
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
-
     index = MilvusIndex(8, milvus_server.uri, collection=name)
     try:
-        survivors = [i for i in acked if i not in deleted]
-        stored = index.count()
-        assert stored >= len(survivors)
-        found = set(index.search(np.zeros((1, 8), np.float32), stored, exact=True).row(0))
-        assert not set(survivors) - found, "an acknowledged upsert was lost"
-        assert not deleted & found, "an acknowledged delete was lost"
+        assert_survived(index, acked, deleted)
     finally:
         index.close()

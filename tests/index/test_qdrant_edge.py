@@ -3,11 +3,6 @@ string-id round trips, ties in exact mode, the filter translation on sparse payl
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 
@@ -15,59 +10,26 @@ from lookbook.errors import DimensionMismatch
 from lookbook.index import Eq, In, NumpyIndex, Range
 from lookbook.index.qdrant_edge import QdrantEdgeIndex
 
+from .crash import assert_survived, kill_writer_midstream
+
 
 def unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     x = rng.normal(size=(n, dim)).astype(np.float32)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys
-    import numpy as np
-    from lookbook.index.qdrant_edge import QdrantEdgeIndex
-
-    index = QdrantEdgeIndex(8, sys.argv[1])
-    rng = np.random.default_rng(0)
-    for i in range(int(sys.argv[2])):
-        index.upsert([f"item{i}"], rng.normal(size=(1, 8)), [{"price": float(i)}])
-        print("acked", f"item{i}", flush=True)
-        if i % 10 == 9:
-            index.delete([f"item{i - 5}"])
-            print("deleted", f"item{i - 5}", flush=True)
-    """
-)
-
-
 @pytest.mark.slow
 def test_kill_9_keeps_every_acknowledged_write(tmp_path):
     path = tmp_path / "index"
-    child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), "100000"], stdout=subprocess.PIPE, text=True
+    acked, deleted = kill_writer_midstream(
+        "from lookbook.index.qdrant_edge import QdrantEdgeIndex",
+        "QdrantEdgeIndex(8, sys.argv[1])",
+        [str(path)],
+        min_acked=1500,
     )
-    acked: list[str] = []
-    deleted: set[str] = set()
-    try:
-        assert child.stdout is not None
-        for line in child.stdout:
-            verb, item_id = line.split()
-            (acked.append if verb == "acked" else deleted.add)(item_id)
-            if verb == "deleted" and len(acked) >= 1500:  # the writer's next delete hits an unread id
-                break
-    finally:
-        child.send_signal(signal.SIGKILL)  # mid-stream: the writer is still going
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
-
     index = QdrantEdgeIndex(8, path)
     try:
-        survivors = [i for i in acked if i not in deleted]
-        stored = index.count()  # the writer may have got further than the lines read here
-        assert stored >= len(survivors)
-        found = set(index.search(np.zeros((1, 8), np.float32), stored, exact=True).row(0))
-        assert len(found) == stored
-        assert not set(survivors) - found, "an acknowledged upsert was lost"
-        assert not deleted & found, "an acknowledged delete was lost"
+        assert_survived(index, acked, deleted)
     finally:
         index.close()
 
