@@ -79,15 +79,15 @@ def _train_compatibility(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from lookbook.evaluation.compatibility_suite import _labels, _sets
     from lookbook.models.compatibility import CompatibilityConfig, CompatibilityModel
+    from lookbook.models.compatibility_labels import catalog_sets, item_labels
     from lookbook.schema import IdMap
 
     started = time.perf_counter()
     world, _, features = load_source(args)
     ids = IdMap(world.items.column("item_id").to_pylist(), name="item_id")
-    slots, colours, materials, vocab = _labels(world.items)
-    _, sets = _sets(world, ids)
+    slots, colours, materials, vocab = item_labels(world.items)
+    _, sets = catalog_sets(world, ids)
     config = CompatibilityConfig()
     if args.epochs:
         config = dataclasses.replace(config, epochs=args.epochs)

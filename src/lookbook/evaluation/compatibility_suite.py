@@ -44,6 +44,8 @@ from lookbook.evaluation.protocols import (
     swapped_sets,
 )
 from lookbook.models.compatibility import AttributeVocab, CompatibilityConfig, CompatibilityModel
+from lookbook.models.compatibility_labels import catalog_sets as _sets
+from lookbook.models.compatibility_labels import item_labels as _labels
 from lookbook.schema import IdMap
 
 log = logging.getLogger(__name__)
@@ -112,32 +114,6 @@ class CompatibilityData:
     truly_compatible: list[I64]
     style_labels: npt.NDArray[np.str_] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
-
-
-def _codes(values: list[Any]) -> tuple[I64, tuple[str, ...]]:
-    """Codes of a string column (empty / None -> -1) and the sorted names."""
-    names = sorted({str(v) for v in values if v not in (None, "")})
-    index = {n: i for i, n in enumerate(names)}
-    return np.array([index.get(str(v), -1) if v not in (None, "") else -1 for v in values], np.int64), tuple(
-        names
-    )
-
-
-def _attribute(items: pa.Table, key: str) -> list[str | None]:
-    return [dict(a or []).get(key) for a in items.column("attributes").to_pylist()]
-
-
-def _labels(items: pa.Table) -> tuple[I64, I64, I64, AttributeVocab]:
-    slots, slot_names = _codes(items.column("slot").to_pylist())
-    colours, colour_names = _codes(_attribute(items, "colour"))
-    materials, material_names = _codes(_attribute(items, "material"))
-    return slots, colours, materials, AttributeVocab(slot_names, colour_names, material_names)
-
-
-def _sets(world: World, ids: IdMap) -> tuple[list[str], list[I64]]:
-    set_ids = world.sets.column("set_id").to_pylist()
-    rows = [ids.lookup(s, missing=-1) for s in world.sets.column("item_ids").to_pylist()]
-    return set_ids, [r[r >= 0] for r in rows]
 
 
 def _anchors(test_sets: list[I64], colours: I64, n: int, seed: int) -> I64:

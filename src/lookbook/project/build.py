@@ -169,13 +169,13 @@ class _Builder:
     def compatibility(self) -> dict[str, Any]:
         import dataclasses
 
-        from lookbook.evaluation.compatibility_suite import _labels, _sets
         from lookbook.models.compatibility import CompatibilityConfig, CompatibilityModel
+        from lookbook.models.compatibility_labels import catalog_sets, item_labels
         from lookbook.schema import IdMap
 
         ids = IdMap(self.world.items.column("item_id").to_pylist(), name="item_id")
-        slots, colours, materials, vocab = _labels(self.world.items)
-        _, sets = _sets(self.world, ids)
+        slots, colours, materials, vocab = item_labels(self.world.items)
+        _, sets = catalog_sets(self.world, ids)
         sets = [s for s in sets if s.size >= 2]
         if not sets:
             shutil.rmtree(self.paths.compatibility, ignore_errors=True)
