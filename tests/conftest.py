@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(scope="session")
+def project_copy() -> Callable[[Path, Path], Path]:
+    """``project_copy(src, dst)``: a private, disk-cheap (sparse) copy of a built project for tests
+    that write; plain copies cost 2 GB each (see ``copy_project``) and CI disks are small."""
+    from lookbook.project.layout import copy_project
+
+    return copy_project
 
 
 @pytest.fixture(scope="session")

@@ -341,9 +341,9 @@ def served(catalog_shop: CatalogShop) -> Iterator[Served]:
 def copy_project(built_project: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
     """A private copy of the session's built project: tests here write to it (items, events,
     deletes), which must not reach the other test folders that share ``built_project``."""
-    dst = tmp_path_factory.mktemp(name) / "project"
-    shutil.copytree(built_project, dst)
-    return dst
+    from lookbook.project.layout import copy_project as copy_tree
+
+    return copy_tree(built_project, tmp_path_factory.mktemp(name) / "project")
 
 
 @contextlib.contextmanager

@@ -121,11 +121,9 @@ def test_bad_requests_name_the_field(shop: Shop):
     assert shop.store.counts()["events"] == before
 
 
-def test_new_items_and_sold_items_reach_every_page_at_once(built_project: Path, tmp_path):
-    import shutil
-
+def test_new_items_and_sold_items_reach_every_page_at_once(built_project: Path, tmp_path, project_copy):
     copy = tmp_path / "project"
-    shutil.copytree(built_project, copy)
+    project_copy(built_project, copy)
     with Shop.open(copy) as shop:
         items = _items(shop)
         base = next(r for r in items.values() if r["in_stock"] and r["slot"] == "top")
@@ -161,11 +159,9 @@ def test_new_items_and_sold_items_reach_every_page_at_once(built_project: Path, 
         assert sold not in {r.item_id for r in shop.category(base["category"], k=100)}
 
 
-def test_events_move_a_new_users_feed_at_once(built_project: Path, tmp_path):
-    import shutil
-
+def test_events_move_a_new_users_feed_at_once(built_project: Path, tmp_path, project_copy):
     copy = tmp_path / "project"
-    shutil.copytree(built_project, copy)
+    project_copy(built_project, copy)
     with Shop.open(copy) as shop:
         assert shop.home_feed(None, k=5)[0].key == "popular"
         items = _items(shop)
@@ -182,13 +178,11 @@ def test_events_move_a_new_users_feed_at_once(built_project: Path, tmp_path):
         assert store.counts()["events"] >= 3
 
 
-def test_the_build_command_reports_every_stage_up_to_date(built_project: Path, tmp_path, capsys):
-    import shutil
-
+def test_the_build_command_reports_every_stage_up_to_date(built_project: Path, tmp_path, capsys, project_copy):
     from lookbook.cli import main
 
     project = tmp_path / "project"
-    shutil.copytree(built_project, project)
+    project_copy(built_project, project)
     world = built_project.parent / "world"
     argv = ["--no-progress", "build", "--world", str(world), "--project", str(project), "--json"]
     argv += ["--resolution", "64", "--cache", str(built_project.parent / "cache")]
@@ -198,11 +192,9 @@ def test_the_build_command_reports_every_stage_up_to_date(built_project: Path, t
     assert main(["--no-progress", "build", "--project", str(project)]) == 1  # no source given
 
 
-def test_the_response_cache_never_outlives_a_write(built_project: Path, tmp_path):
-    import shutil
-
+def test_the_response_cache_never_outlives_a_write(built_project: Path, tmp_path, project_copy):
     copy = tmp_path / "project"
-    shutil.copytree(built_project, copy)
+    project_copy(built_project, copy)
     with Shop.open(copy) as shop:
         user = shop.demo_users(1)[0]
         feed = shop.home_feed(user, k=10)
