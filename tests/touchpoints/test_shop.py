@@ -178,7 +178,9 @@ def test_events_move_a_new_users_feed_at_once(built_project: Path, tmp_path, pro
         assert store.counts()["events"] >= 3
 
 
-def test_the_build_command_reports_every_stage_up_to_date(built_project: Path, tmp_path, capsys, project_copy):
+def test_the_build_command_reports_every_stage_up_to_date(
+    built_project: Path, tmp_path, capsys, project_copy
+):
     from lookbook.cli import main
 
     project = tmp_path / "project"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookbook.errors import DimensionMismatch
+from lookbook.errors import DimensionMismatch, NotFound
 from lookbook.touchpoints.shop import Shop
 from lookbook.touchpoints.shop_the_look import (
     GarmentAnchors,
@@ -89,3 +89,117 @@ def test_recommendations_merge_anchors_keeping_the_smallest_distance(shop: Shop)
     got = shop.state.catalog.ids.lookup([r.item_id for r in pure])
     best = (content[got] @ content[anchor_rows].T).max(axis=1)
     assert np.allclose([r.score for r in pure], best, atol=1e-3)
+
+
+# ------------------------------------------------------------------------ the whole touchpoint
+PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+
+
+def _real_photo(name: str = "dresscode_049205_0.jpg") -> Path:
+    path = PHOTOS / name
+    if not path.is_file():
+        pytest.skip(f"shared real photos absent: {path} does not exist")
+    return path
+
+
+class _KnownBoxes:
+    """A detector that returns the boxes it was given (to test the mapping without detection)."""
+
+    def __init__(self, garments: list) -> None:
+        self.garments = garments
+
+    def detect(self, image: object) -> list:
+        return list(self.garments)
+
+
+def test_catalog_pictures_in_a_collage_map_back_to_themselves(shop: Shop):
+    from PIL import Image
+
+    from lookbook.touchpoints.shop_the_look import ShopTheLook
+    from lookbook.vision.base import DetectedGarment
+
+    rows, slots = _look(shop)
+    ids = [str(shop.state.catalog.ids.ids[r]) for r in rows]
+    canvas = Image.new("RGB", (200, 600), (255, 255, 255))
+    garments = []
+    for j, (item, slot) in enumerate(zip(ids, slots, strict=True)):
+        with Image.open(shop.image_path(item)) as im:
+            pic = im.convert("RGB").resize((180, 180))
+        canvas.paste(pic, (10, 10 + 195 * j))
+        garments.append(DetectedGarment((10, 10 + 195 * j, 190, 190 + 195 * j), slot, 0.9))
+    stl = ShopTheLook(shop, detector=_KnownBoxes(garments))
+    look = stl.look(canvas, shop.demo_users(1)[0])
+    assert [g.slot for g in look.garments] == slots
+    for g, item in zip(look.garments, ids, strict=True):
+        assert item in g.anchors, "a catalog picture is among the anchors of its own copy"
+        assert set(shop.state.slots[shop.state.catalog.ids.lookup(g.anchors)]) == {g.slot}
+    assert look.recommendations and look.photo_score is not None
+    assert set(look.to_dict()) >= {"garments", "recommendations", "photo_score", "timings"}
+    assert (shop.paths.vectors / "looks.npz").exists(), "catalog picture features are kept for next time"
+
+
+@pytest.mark.realdata
+def test_a_real_photo_becomes_garments_anchors_and_a_photo_score(shop: Shop):
+    from lookbook.touchpoints.shop_the_look import ShopTheLook
+
+    pytest.importorskip("mediapipe")
+    stl = ShopTheLook(shop)  # no trained box detector in this project: the pose detector
+    assert type(stl.detector).__name__ == "PoseGarmentDetector"
+    user = shop.demo_users(1)[0]
+    look = stl.look(_real_photo(), user)
+    assert {"top", "bottom"} <= {g.slot for g in look.garments}
+    sets = []
+    for g in look.garments:
+        rows = shop.state.catalog.ids.lookup(g.anchors)
+        assert 0 < len(rows) <= 5 and set(shop.state.slots[rows]) == {g.slot}
+        sets.append(GarmentAnchors(g.slot, g.confidence, rows, np.asarray(g.distances, np.float32)))
+    # the photo's score is its best garment for the user, each garment the mean of its anchors
+    _, _, u = shop.user_context(user, shop.state)
+    vectors = garment_vectors(sets, shop.state.scorer.item_vectors)
+    assert look.photo_score == pytest.approx(float((vectors @ u).max()), abs=1e-5)
+    assert look.recommendations and all(r.why for r in look.recommendations)
+    with pytest.raises(NotFound):
+        stl.look(_real_photo(), "no-such-user")
+
+
+@pytest.mark.realdata
+def test_the_shop_the_look_command_prints_json_and_writes_a_sheet(
+    built_project: Path, tmp_path, capsys, project_copy
+):
+    import json
+
+    from lookbook.cli import main
+
+    pytest.importorskip("mediapipe")
+    project = project_copy(built_project, tmp_path / "project")  # the module's shop holds the original
+    sheet = tmp_path / "sheet.png"
+    argv = ["--no-progress", "shop-the-look", str(_real_photo()), "--project", str(project)]
+    assert main([*argv, "--json", "--sheet", str(sheet), "--k", "8"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"garments", "recommendations"}
+    g = out["garments"][0]
+    assert set(g) >= {"box", "slot", "confidence", "anchors"} and len(g["box"]) == 4
+    assert 0 < len(out["recommendations"]) <= 8
+    assert set(out["recommendations"][0]) >= {"item_id", "score", "why"}
+    assert sheet.stat().st_size > 10_000
+    assert main([*argv[:2], str(tmp_path / "nope.jpg"), *argv[3:]]) == 1  # a missing photo: a clear error
+
+
+@pytest.mark.realdata
+def test_the_real_photo_evaluation_reports_shares_latency_and_sheets(
+    built_project: Path, tmp_path, project_copy
+):
+    from lookbook.evaluation.shop_the_look import evaluate_real, load_labels
+
+    pytest.importorskip("mediapipe")
+    _real_photo()
+    project = project_copy(built_project, tmp_path / "project")
+    labels = {k: v for k, v in load_labels().items() if k == "dresscode_049205_0.jpg"}
+    sheets = tmp_path / "sheets"
+    out = evaluate_real(
+        project, PHOTOS, labels, sheets_dir=sheets, repeats=1, variants=False, show_progress=False
+    )
+    assert out["photos"] == 1 and out["labelled_found"] >= 2
+    # the demo world's catalog has no H&M product groups: every share is honestly zero
+    assert out["top5_right_group"] == 0.0 and out["latency_p50_s"] > 0
+    assert Path(out["per_photo"][0]["sheet"]).exists()

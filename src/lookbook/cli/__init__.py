@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from lookbook import __version__
-from lookbook.cli import bench, build, demo, evaluate, ingest, serve, train, world
+from lookbook.cli import bench, build, demo, evaluate, ingest, serve, shop_the_look, train, world
 from lookbook.errors import IngestError, LookbookError, NotFound
 
 log = logging.getLogger("lookbook")
 
-_VERBS = (world, ingest, build, train, evaluate, demo, bench, serve)
+_VERBS = (world, ingest, build, train, evaluate, demo, bench, serve, shop_the_look)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lookbook.cli import evaluate_search
+from lookbook.cli import evaluate_search, evaluate_shop_the_look
 from lookbook.cli._common import emit, print_json
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     collab.set_defaults(func=_evaluate_collaborative, _parser=collab)
     evaluate_search.register(eval_sub)
+    evaluate_shop_the_look.register(eval_sub)
 
 
 def _evaluate_compatibility(args: argparse.Namespace) -> int:

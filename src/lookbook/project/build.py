@@ -13,6 +13,12 @@ Stages, in order, each skipped when the fingerprint of its inputs matches ``buil
    ``text`` (the sentence encoder's, for hybrid search), ``preference`` and one ``style_<slot>``
    space per anchor slot (the type-aware item vectors seen from anchors of that slot, so
    complete-the-look is one inner-product query per target slot).
+7. ``detector``: the box detector, trained on the world's labelled ``train`` photos (skipped
+   without them; such projects use the pose detector).
+8. ``looks``: CNN features and colour signatures of every catalog picture, what photo crops are
+   matched against in shop the look.
+9. ``photos``: the world's community photos copied in and mapped to catalog anchors (the photo
+   feed; skipped without photos).
 
 The embedded index is built in a fresh folder and swapped in when complete, so a failed build keeps
 the previous index serving.
@@ -67,6 +73,7 @@ class BuildConfig:
     ranker: bool = True
     compatibility_epochs: int | None = None
     preference_epochs: int | None = None
+    detector_epochs: int | None = None
 
 
 def index_uri(project: Path, config: BuildConfig) -> str:
@@ -106,7 +113,7 @@ class _Builder:
         self.record = BuildRecord(self.paths.record)
         self.fp = {
             name: table_fingerprint(getattr(world, name))
-            for name in ("items", "users", "events", "sets", "impressions")
+            for name in ("items", "users", "events", "sets", "impressions", "photos")
         }
         self.report: dict[str, Any] = {}
 
@@ -159,9 +166,9 @@ class _Builder:
         (self.paths.vectors / "item_ids.json").write_text(json.dumps(features.item_ids))
         if features.fusion is not None:
             features.fusion.save(self.paths.models / "fusion")
-        return {"items": len(features.item_ids), "dim": int(features.fused.shape[1])} | {
-            k: round(v, 2) for k, v in features.timings.items()
-        }
+        timings = {k: round(v, 2) for k, v in features.timings.items()}
+        shape = {"items": len(features.item_ids), "dim": int(features.fused.shape[1])}
+        return shape | {"resolution": self.config.resolution} | timings
 
     def content(self) -> F32:
         return np.load(self.paths.vectors / "content.npy")
@@ -249,6 +256,57 @@ class _Builder:
         (self.paths.vectors / "spaces.json").write_text(json.dumps(dims))
         return {"items": count, "spaces": dims}
 
+    def detector(self) -> dict[str, Any]:
+        from lookbook.project.detector import train_project_detector
+        from lookbook.vision.boxnet import BoxDetectorConfig
+
+        epochs = self.config.detector_epochs
+        cfg = BoxDetectorConfig(random_state=self.config.seed, **({"epochs": epochs} if epochs else {}))
+        return train_project_detector(self.world, self.paths, cfg, self.show_progress)
+
+    def looks(self) -> dict[str, Any]:
+        """CNN features and colour signatures of every catalog picture, what photo crops match."""
+        from lookbook.encoders.content import item_image_paths
+        from lookbook.encoders.image import ImageEncoder, ImageEncoderConfig
+        from lookbook.touchpoints.shop_the_look import catalog_looks, looks_path
+
+        ids = self.world.items.column("item_id").to_pylist()
+        images = item_image_paths(self.world.items, self.world.root)
+        encoder = ImageEncoder(
+            ImageEncoderConfig(resolution=self.config.resolution), cache_dir=self.config.cache_dir
+        )
+        looks = catalog_looks(images, ids, encoder, show_progress=self.show_progress)
+        looks.save(looks_path(self.paths))
+        return {"items": len(ids), "background": list(looks.background)}
+
+    def photos(self) -> dict[str, Any]:
+        """The world's community photos, copied in and mapped to catalog anchors (the photo feed)."""
+        from tqdm.auto import tqdm
+
+        from lookbook.touchpoints.shop import Shop
+        from lookbook.touchpoints.shop_the_look import PhotoAnchors, ShopTheLook, photos_path
+
+        out_dir = self.paths.root / "photos"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        mapped = []
+        rows = self.world.photos.to_pylist()
+        with Shop.open(self.paths.root) as shop:
+            stl = ShopTheLook(shop)
+            for row in tqdm(rows, desc="photos", disable=not self.show_progress):  # once per photo
+                src = Path(row["image"])
+                if not src.is_absolute() and self.world.root is not None:
+                    src = Path(self.world.root) / src
+                dst = out_dir / f"{row['photo_id']}{src.suffix.lower() or '.jpg'}"
+                shutil.copyfile(src, dst)
+                look = stl.look(dst)
+                mapped.append(
+                    PhotoAnchors(row["photo_id"], str(dst.relative_to(self.paths.root)), look.garments)
+                )
+        tmp = photos_path(self.paths).with_suffix(".tmp")
+        tmp.write_text(json.dumps([m.to_dict() for m in mapped]))
+        tmp.replace(photos_path(self.paths))
+        return {"photos": len(mapped), "garments": sum(len(m.garments) for m in mapped)}
+
     def space_vectors(self) -> dict[str, F32]:
         """Row-aligned vectors of every space, from the saved models."""
         from lookbook.project.spaces import project_space_vectors
@@ -275,5 +333,14 @@ def build_project(
     b.stage("preference", pref_fp, b.preference)
     if cfg.ranker and world.impressions.num_rows:
         b.stage("ranker", combine(pref_fp, compat_fp, fp["impressions"]), b.ranker)
-    b.stage("index", combine(compat_fp, pref_fp, cfg.index_uri), b.index)
+    index_fp = combine(compat_fp, pref_fp, cfg.index_uri)
+    b.stage("index", index_fp, b.index)
+    detector_fp = None
+    if any(r.get("split") == "train" and r.get("garments") for r in world.photos.to_pylist()):
+        detector_fp = combine(fp["photos"], cfg.seed, conf["detector_epochs"])
+        b.stage("detector", detector_fp, b.detector)
+    looks_fp = combine(encode_fp)
+    b.stage("looks", looks_fp, b.looks)
+    if world.photos.num_rows:
+        b.stage("photos", combine(fp["photos"], looks_fp, detector_fp, index_fp), b.photos)
     return b.report

@@ -120,3 +120,13 @@ def copy_project(src: Path, dst: Path) -> Path:
     else:
         shutil.copytree(src, dst)
     return dst
+
+
+def encoded_resolution(paths: ProjectPaths) -> int:
+    """The image resolution the project's catalog was encoded at: items added later and photo crops
+    must be encoded the same way (128, the build's default, for builds that predate recording it)."""
+    try:
+        stages = json.loads(paths.record.read_text())["stages"]
+        return int(stages["encode"]["report"].get("resolution", 128))
+    except (OSError, KeyError, ValueError):
+        return 128

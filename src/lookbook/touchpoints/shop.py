@@ -476,9 +476,13 @@ class Shop:
 
         if self._encoder is None:
             self._encoder = FusedContentEncoder.load(self.paths.models / "fusion")
+        from lookbook.encoders.image import ImageEncoderConfig
+        from lookbook.project.layout import encoded_resolution
+
         features = encode_items(
             items,
             self.paths.root,
+            image_config=ImageEncoderConfig(resolution=encoded_resolution(self.paths)),
             fusion=self._encoder,
             show_progress=False,
             cache_dir=self.paths.root / "cache",
