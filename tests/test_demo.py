@@ -50,7 +50,9 @@ def test_demo_builds_world_sheet_and_project_and_is_idempotent(tmp_path: Path) -
     assert pref["models"]["lookbook"]["true_ndcg"] > pref["models"]["popularity"]["true_ndcg"]
     assert (Path(pref["model"]) / "two_tower" / "weights.safetensors").exists()
 
-    assert set(first["build"]) >= {"ingest", "encode", "compatibility", "preference", "index"}
+    assert set(first["build"]) >= {"ingest", "encode", "compatibility", "preference", "index", "looks"}
+    looks = first["shop_the_look"]  # the world has labelled photos: the detector is trained and scored
+    assert "detector" in first["build"] and 0.0 <= looks["anchor_recall5"] <= 1.0
     assert (Path(first["project"]) / "index" / "content").is_dir()
 
     second = _demo(tmp_path)  # reuses the world and the project: the build has nothing to redo

@@ -13,6 +13,7 @@ from lookbook.cli import (
     bench_collaborative,
     bench_encode,
     bench_index,
+    bench_look,
     bench_rank,
     bench_serve,
     bench_store,
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     bench_collaborative.register(bench_sub)
     bench_encode.register(bench_sub)
     bench_index.register(bench_sub)
+    bench_look.register(bench_sub)
     bench_rank.register(bench_sub)
     bench_serve.register(bench_sub)
     bench_store.register(bench_sub)

@@ -84,6 +84,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     compatibility, features = _train_compatibility(world, world_dir, args)
     collaborative = _train_collaborative(world_dir, features, args)
+    shop_the_look = None
+    if "detector" in build:  # the world has labelled photos: score shop the look on its held-out ones
+        from lookbook.evaluation.shop_the_look import evaluate_world as evaluate_looks
+
+        shop_the_look = evaluate_looks(
+            world_dir, project, users=5, ndcg_photos=20, show_progress=args.show_progress
+        )
 
     summary = world.summary() | {
         "path": str(world_dir),
@@ -99,6 +106,7 @@ def run_demo(args: argparse.Namespace) -> int:
         "build_s": round(build_s, 2),
         "compatibility": compatibility,
         "collaborative": collaborative,
+        "shop_the_look": shop_the_look,
     }
     if args.json:
         print_json(summary)
@@ -138,6 +146,13 @@ def _print(
             f"new-item recall@50 {row['cold_item_recall@50'] or 0.0:.3f}"
         )
     emit(f"  held-out preference model saved to {collaborative['model']}")
+    looks = summary.get("shop_the_look")
+    if looks:
+        emit(f"shop the look ({looks['photos']} held-out photos, {looks['garments']} garments):")
+        emit(
+            f"  detection mAP@0.5 {looks['map50']:.3f}  anchor recall@5 {looks['anchor_recall5']:.3f}  "
+            f"NDCG@20 {looks['ndcg']:.3f} at alpha {looks['alpha']}"
+        )
 
 
 def _train_collaborative(world_dir: Path, features: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from lookbook.vision.evaluate import box_iou, detection_metrics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SLOT_GROUPS", "evaluate_real", "evaluate_world", "load_labels", "ndcg"]
+__all__ = ["SLOT_GROUPS", "bench_looks", "evaluate_real", "evaluate_world", "load_labels", "ndcg"]
 
 #: The H&M product group a detected garment of each slot belongs to.
 SLOT_GROUPS = {
@@ -315,4 +315,46 @@ def evaluate_real(
         "latency_p90_s": float(np.quantile(times, 0.9)),
         "variants": out_variants,
         "per_photo": per_photo,
+    }
+
+
+def bench_looks(
+    project_dir: Path | str, photos: list[Path], *, repeats: int = 10, user: str | None = None
+) -> dict[str, Any]:
+    """Photo-to-recommendations latency: medians per step and p50 / p90 of the total over
+    ``repeats`` warm runs per photo, beside the one-off costs (opening, first photo)."""
+    import time
+
+    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.shop_the_look import ShopTheLook
+
+    if not photos:
+        raise NotFound("bench shop-the-look: no photos given")
+    started = time.perf_counter()
+    with Shop.open(project_dir) as shop:
+        stl = ShopTheLook(shop)
+        opened = time.perf_counter() - started
+        user = user if user is not None else (shop.demo_users(1) or [None])[0]
+        first = stl.look(photos[0], user).timings["total"]
+        steps: dict[str, list[float]] = {}
+        garments = []
+        for path in photos:  # a few photos, each timed repeatedly
+            stl.look(path, user)  # warm: decoder, detector graph, caches
+            for _ in range(repeats):
+                look = stl.look(path, user)
+                for name, seconds in look.timings.items():
+                    steps.setdefault(name, []).append(seconds)
+            garments.append(len(look.garments))
+        detector = type(stl.detector).__name__
+    total = np.asarray(steps["total"])
+    return {
+        "photos": len(photos),
+        "repeats": repeats,
+        "detector": detector,
+        "garments_per_photo": float(np.mean(garments)),
+        "p50_s": float(np.median(total)),
+        "p90_s": float(np.quantile(total, 0.9)),
+        "steps_p50_s": {k: float(np.median(v)) for k, v in steps.items() if k != "total"},
+        "open_s": opened,
+        "first_look_s": first,
     }

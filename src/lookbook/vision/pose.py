@@ -180,10 +180,12 @@ def _palette(pixels: F32, k: int, min_share: float, rng: np.random.Generator) ->
 
 def _matches(lab: F32, palette: F32, tol: float) -> BoolMap:
     """Pixels of ``lab`` ``(..., 3)`` within ``tol`` of any palette colour."""
-    if len(palette) == 0:
-        return np.zeros(lab.shape[:-1], dtype=bool)
-    d2 = ((lab[..., None, :] - palette) ** 2).sum(-1)
-    return d2.min(-1) <= tol * tol
+    out = np.zeros(lab.shape[:-1], dtype=bool)
+    limit = np.float32(tol * tol)
+    for colour in np.asarray(palette, dtype=np.float32).reshape(-1, 3):  # a palette has a few colours
+        d = lab - colour  # one (..., 3) temporary per colour, not a (..., n_colours, 3) one
+        out |= np.einsum("...k,...k->...", d, d) <= limit
+    return out
 
 
 def _without(palette: F32, other: F32, tol: float) -> F32:
