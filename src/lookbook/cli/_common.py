@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
+
+#: The real full-body photos beside this repository (``../shared/data/photos``), the default of the
+#: shop-the-look evaluation and benchmark.
+REAL_PHOTOS = Path("../shared/data/photos")
 
 
 def emit(text: str) -> None:

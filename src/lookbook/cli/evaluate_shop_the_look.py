@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lookbook.cli._common import REAL_PHOTOS as DEFAULT_PHOTOS
 from lookbook.cli._common import emit, print_json
-
-DEFAULT_PHOTOS = Path("../shared/data/photos")
 
 
 def register(eval_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

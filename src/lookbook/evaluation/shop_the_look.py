@@ -37,7 +37,14 @@ from lookbook.vision.evaluate import box_iou, detection_metrics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SLOT_GROUPS", "bench_looks", "evaluate_real", "evaluate_world", "load_labels", "ndcg"]
+__all__ = [
+    "SLOT_GROUPS",
+    "bench_looks",
+    "evaluate_real",
+    "evaluate_world",
+    "load_labels",
+    "ndcg",
+]
 
 #: The H&M product group a detected garment of each slot belongs to.
 SLOT_GROUPS = {
