@@ -366,3 +366,76 @@ def real_served(built_project: Path, tmp_path_factory: pytest.TempPathFactory) -
     """The real Shop on a private copy of the built project, served for one test module."""
     with serve_real_shop(copy_project(built_project, tmp_path_factory, "served-project")) as served:
         yield served
+
+
+# ------------------------------------------------------------------------------- shop the look
+#: Real photos beside the repository (``../shared/data/photos``); tests that need them skip without.
+PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+FULL_BODY = "dresscode_049205_0.jpg"  # a man head to toe: the pose detector finds top, bottom, shoes
+OTHER_BODY = "dresscode_051482_0.jpg"
+
+
+def real_photo(name: str = FULL_BODY) -> Path:
+    """A shared real photo, or a skip saying it is absent (the photos' licence keeps them out of the repo)."""
+    path = PHOTOS / name
+    if not path.is_file():
+        pytest.skip(f"shared real photos absent: {path} does not exist")
+    return path
+
+
+@dataclass
+class PhotoProject:
+    """A served project with two community photos: ``liked`` has garments anchored on the items
+    ``user`` likes most and low confidences, ``unliked`` on the ones they like least and high
+    confidences, so the user's feed and an anonymous visitor's feed put them in opposite orders."""
+
+    served: Served
+    user: str
+    liked: str = "liked-look"
+    unliked: str = "unliked-look"
+
+
+def write_community_photos(served: Served, photos: dict[str, tuple[Path, bool, float]]) -> None:
+    """``vectors/photos.json`` and the photo files, as a build that mapped community photos would
+    write them: real boxes from the project's detector, anchors chosen by the first demo user's
+    taste (``liked``: their top three items of each garment's slot, else their bottom three)."""
+    import json
+
+    import numpy as np
+
+    from lookbook.touchpoints.shop_the_look import FoundGarment, PhotoAnchors, photos_path
+
+    shop = served.shop
+    engine = served.app.state.looks.engine()
+    state = shop.state
+    _, _, u = shop.user_context(shop.demo_users(1)[0], state)
+    taste = state.scorer.item_vectors @ u
+    usable = state.catalog.alive & state.catalog.in_stock
+    ids = state.catalog.ids.ids
+    folder = shop.paths.root / "photos"
+    folder.mkdir(exist_ok=True)
+    out = []
+    for photo_id, (source, liked, confidence) in photos.items():
+        shutil.copyfile(source, folder / f"{photo_id}.jpg")
+        garments = []
+        for g in engine.detect(source):
+            rows = np.flatnonzero(usable & (state.slots == str(g.slot)))
+            best = rows[np.argsort(-taste[rows] if liked else taste[rows], kind="stable")][:3]
+            anchors = [str(ids[r]) for r in best.tolist()]
+            garments.append(FoundGarment(g.box, str(g.slot), confidence, anchors, [0.2] * len(anchors)))
+        out.append(PhotoAnchors(photo_id, f"photos/{photo_id}.jpg", garments).to_dict())
+    photos_path(shop.paths).write_text(json.dumps(out))
+
+
+@pytest.fixture(scope="session")
+def photo_served(built_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PhotoProject]:
+    """The real Shop on a project copy with two community photos, served for the whole session
+    (the browser test and the API tests share it: it is only read)."""
+    liked, unliked = real_photo(FULL_BODY), real_photo(OTHER_BODY)
+    with serve_real_shop(copy_project(built_project, tmp_path_factory, "photo-project")) as served:
+        project = PhotoProject(served, served.shop.demo_users(1)[0])
+        # before any request reaches shop the look: it reads the project's photos once
+        write_community_photos(
+            served, {project.liked: (liked, True, 0.5), project.unliked: (unliked, False, 0.9)}
+        )
+        yield project

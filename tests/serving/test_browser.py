@@ -20,7 +20,7 @@ import pytest
 
 from lookbook.serving.screenshot import CHROMIUM, chromium, save_png, wait_for_images
 
-from .conftest import Served, copy_project, serve_real_shop
+from .conftest import PhotoProject, Served, copy_project, real_photo, serve_real_shop
 
 pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e '.[test]'")
 
@@ -126,6 +126,63 @@ def test_a_shopper_browses_the_shop_in_chromium(browser: Any, shop_server: Serve
     for name in ("home", "item", "category"):
         shot = tmp_path / f"{name}.png"
         assert shot.exists() and 10_000 < shot.stat().st_size < 600_000
+
+
+@pytest.mark.realdata
+def test_a_shopper_shops_the_look_of_a_photo_in_chromium(
+    browser: Any, photo_served: PhotoProject, tmp_path: Path
+):
+    served, user = photo_served.served, photo_served.user
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    # from the home page, the header's link keeps the chosen user
+    page.goto(f"{served.url}/?user={user}", wait_until="load")
+    with page.expect_navigation():
+        page.click("header a.look-link")
+    assert page.url.endswith(f"/look?user={user}")
+    assert page.locator("h1").inner_text() == "Shop the look"
+    wait_for_images(page)
+    feed = page.locator(".feed-photo")
+    assert feed.count() == 2 and feed.first.get_attribute("data-photo") == photo_served.liked
+    assert page.eval_on_selector(".feed-photo img", "i => i.naturalWidth") == 768
+    assert page.locator(".upload .send").is_hidden(), "with scripts, choosing a photo submits the form"
+
+    # choosing a photo submits it; the answer is the photo with its garments outlined, and the cards
+    with page.expect_navigation(timeout=120_000):
+        page.set_input_files("#photo-input", str(real_photo()))
+    wait_for_images(page)
+    result = page.locator("section.look-result")
+    assert result.count() == 1
+    boxes = result.locator(".garment-box")
+    slots = boxes.evaluate_all("bs => bs.map(b => b.dataset.slot)")
+    assert {"top", "bottom"} <= set(slots), slots
+    labels = result.locator(".garment-label").all_inner_texts()
+    assert any(t.startswith("top 0.") or t == "top 1.00" for t in labels), labels
+    photo = result.locator(".shot img").bounding_box()
+    for b in boxes.all():  # every outline lies on the photo as drawn
+        box = b.bounding_box()
+        assert box["x"] >= photo["x"] - 1 and box["x"] + box["width"] <= photo["x"] + photo["width"] + 1
+        assert box["y"] >= photo["y"] - 1 and box["y"] + box["height"] <= photo["y"] + photo["height"] + 1
+    assert result.locator(".shot img").evaluate("i => i.naturalWidth") > 0
+    anchors = result.locator(".garment .anchor img")
+    assert anchors.count() >= len(slots) and all(
+        w > 0 for w in anchors.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    )
+    cards = result.locator("a.card")
+    assert cards.count() > 0 and all(h.endswith(f"?user={user}") for h in cards.evaluate_all(
+        "cs => cs.map(c => c.getAttribute('href'))"
+    ))  # fmt: skip
+    assert cards.first.locator(".price").inner_text().startswith("€")
+    assert page.locator("#user-picker").input_value() == user
+    shot = save_png(page.screenshot(), tmp_path / "look.png")
+    save_png(page.screenshot(full_page=True), tmp_path / "look-full.png")
+    page.close()
+
+    assert not errors, errors
+    assert 10_000 < shot.stat().st_size < 600_000
 
 
 def test_the_readme_screenshot_script_writes_a_small_png(

@@ -2,8 +2,10 @@
 
 Endpoints are plain ``def`` functions: FastAPI runs them on its thread pool, so a slow write
 (a new item is encoded before it is indexed) never stalls the event loop that the reads share.
-Each returns ``JSONBytes`` built from the ``Shop``'s dataclasses (see ``convert``); the response
-models are declared for the OpenAPI document only.
+Shop the look is the exception: its upload is read and checked on that pool, then the detector
+runs on the looks' own single thread (``LookService.run``), so photos queue there rather than
+taking the threads the feeds need. Each returns ``JSONBytes`` built from the ``Shop``'s dataclasses
+(see ``convert``); the response models are declared for the OpenAPI document only.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Security
+from fastapi import APIRouter, File, Form, HTTPException, Query, Security, UploadFile
 from fastapi import Path as PathParam
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
 from lookbook.errors import NotFound, SchemaError
 from lookbook.serving import convert
 from lookbook.serving.config import API_KEY_ENV, ServeConfig
+from lookbook.serving.looks import LookService
 from lookbook.serving.schemas import (
     ID_PATTERN,
     MAX_ID,
@@ -38,9 +42,12 @@ from lookbook.serving.schemas import (
     ItemListOut,
     ItemsIn,
     ItemViewOut,
+    PhotoFeedOut,
+    ShopTheLookOut,
     UpsertOut,
     UsersOut,
 )
+from lookbook.serving.upload import check_photo, read_limited
 from lookbook.touchpoints.api import Context, Shop
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,20 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "body larger than the configured limit"},
     **_ERRORS,
 }
+
+#: What an upload can be refused with besides the usual 404 (unknown user) and 422 (bad form field).
+UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "a truncated or corrupt image, or a malformed form"},
+    413: {"model": ErrorOut, "description": "a file over max_upload_bytes, or over max_upload_pixels"},
+    415: {"model": ErrorOut, "description": "content that is not JPEG, PNG or WebP (names do not count)"},
+}
+PHOTO_DESCRIPTION = "A photo of an outfit: JPEG, PNG or WebP, judged by its content, not its name."
+_PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+FormUserId = Annotated[
+    str | None,
+    Form(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="a shopper; none: anonymous"),
+]
+PhotoId = Annotated[str, PathParam(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
 
 #: PNG and JPEG magic numbers: the only image formats the encoders and browsers both read.
 _IMAGE_SUFFIX = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
@@ -86,7 +107,15 @@ def api_key_dependency(config: ServeConfig) -> Callable[[str | None], None]:
     return require_key
 
 
-def api_router(shop: Shop, config: ServeConfig) -> APIRouter:
+def read_upload(upload: UploadFile, config: ServeConfig) -> bytes:
+    """The upload's bytes, refused (``PhotoRejected``) when over the size limit, not a photo by
+    content, or declaring too many pixels: nothing is decoded yet. Blocking: run it on a thread."""
+    data = read_limited(upload.file, config.max_upload_bytes, "photo")
+    check_photo(data, max_pixels=config.max_upload_pixels, name="photo")
+    return data
+
+
+def api_router(shop: Shop, config: ServeConfig, looks: LookService) -> APIRouter:
     """Every JSON endpoint, bound to one ``Shop``."""
     router = APIRouter(prefix="/api", responses=_ERRORS)
     require_key = api_key_dependency(config)
@@ -142,6 +171,30 @@ def api_router(shop: Shop, config: ServeConfig) -> APIRouter:
         """A category page, ordered for the shopper."""
         return convert.JSONBytes({"items": convert.rec_items(shop.category(category, user_id, k))})
 
+    @router.post(
+        "/shop-the-look",
+        response_model=ShopTheLookOut,
+        tags=["touchpoints"],
+        summary="Shop the look of a photo",
+        responses=UPLOAD_ERRORS,
+    )
+    async def shop_the_look(
+        photo: Annotated[UploadFile, File(description=PHOTO_DESCRIPTION)],
+        user_id: FormUserId = None,
+        k: Annotated[int, Query(ge=1, le=100, description="how many recommendations")] = 20,
+    ) -> Response:
+        """The garments found in the photo (boxes in the upright photo's pixels, each with the
+        catalog items nearest to it) and items to shop the look with, ordered for the shopper."""
+        data = await run_in_threadpool(read_upload, photo, config)
+        look = await looks.run(looks.look_bytes, data, user_id, k)
+        return convert.JSONBytes(convert.photo_look(look))
+
+    @router.get("/photos", response_model=PhotoFeedOut, tags=["touchpoints"], summary="Community photo feed")
+    def photos(user_id: UserId = None, k: K = 20) -> Response:
+        """The project's community photos ranked for the shopper (empty when it has none)."""
+        found = looks.feed(user_id, k)
+        return convert.JSONBytes({"user_id": user_id, "photos": [convert.feed_photo(p) for p in found]})
+
     @router.get("/users", response_model=UsersOut, tags=["catalog"], summary="Demo users")
     def users(limit: Annotated[int, Query(ge=1, le=100)] = config.demo_users) -> Response:
         return convert.JSONBytes({"users": [str(u) for u in shop.demo_users(limit)]})
@@ -178,6 +231,13 @@ def image_response(shop: Shop, item_id: str, max_age: int) -> Response:
     if path is None or not Path(path).is_file():
         raise NotFound(f"item_id: no image for {item_id!r}")
     return FileResponse(path, headers={"Cache-Control": f"public, max-age={max_age}"})
+
+
+def photo_response(looks: LookService, photo_id: str, max_age: int) -> Response:
+    """A community photo's file, cacheable like item images (the build writes them once)."""
+    path = looks.photo_path(photo_id)
+    media_type = _PHOTO_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": f"public, max-age={max_age}"})
 
 
 def _with_image(record: dict[str, Any], folder: Path, row: int) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """``create_app(shop, config)``: the FastAPI app that serves one ``Shop``.
 
 Routes: the JSON API under ``/api`` (``api``), the shop page at ``/`` (``page``), item images at
-``/images/{item_id}``, ``/healthz``, ``/metrics`` (Prometheus text), ``/static/shop.css`` (the
-page's style) and the OpenAPI document at ``/openapi.json`` with its viewer at ``/docs``. The app does not own
-the ``Shop``: whoever opened it closes it (``lookbook serve`` does, after the server stops).
+``/images/{item_id}``, community photos at ``/photos/{photo_id}``, ``/healthz``, ``/metrics``
+(Prometheus text), ``/static/shop.css`` (the page's style) and the OpenAPI document at
+``/openapi.json`` with its viewer at ``/docs``. The app does not own the ``Shop``: whoever opened
+it closes it (``lookbook serve`` does, after the server stops).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from starlette.responses import Response
 
 from lookbook import __version__
 from lookbook.serving import convert
-from lookbook.serving.api import ItemId, api_router, image_response
+from lookbook.serving.api import ItemId, PhotoId, api_router, image_response, photo_response
 from lookbook.serving.config import ServeConfig
 from lookbook.serving.errors import install_error_handlers
+from lookbook.serving.looks import LookService
 from lookbook.serving.metrics import AppMetrics
 from lookbook.serving.middleware import ServingMiddleware
 from lookbook.serving.page import Pages, page_router, wants_html
@@ -39,7 +41,13 @@ _DESCRIPTION = """Recommendations for every touchpoint of a shop from one embedd
 Reads need no key. Writes (`PUT /api/items`, `DELETE /api/items/{item_id}`, `POST /api/events`)
 need the server's key in the `X-API-Key` header, and are refused with 403 when the server was
 started without one. Every error is `{"detail": "..."}` naming the field that is wrong.
+
+`POST /api/shop-the-look` takes a photo (multipart field `photo`) and returns the garments found in
+it, the catalog items nearest to each, and items to shop the look with.
 """
+
+#: Room in an upload's body for the multipart framing and the form's other fields, beyond the file.
+UPLOAD_FRAMING_BYTES = 65_536
 
 
 def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
@@ -71,11 +79,12 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
             {"name": "operations", "description": "health, metrics, images"},
         ],
     )
-    app.state.shop, app.state.config, app.state.metrics = shop, config, metrics
+    looks = LookService(shop, config)
+    app.state.shop, app.state.config, app.state.metrics, app.state.looks = shop, config, metrics, looks
     install_error_handlers(app)
-    pages = Pages(shop, config)
+    pages = Pages(shop, config, looks)
     _html_404(app, pages)
-    app.include_router(api_router(shop, config))
+    app.include_router(api_router(shop, config, looks))
     app.include_router(page_router(pages))
     css = CSS.encode()
 
@@ -94,6 +103,19 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
     def image(item_id: ItemId) -> Response:
         return image_response(shop, item_id, config.image_max_age)
 
+    @app.get(
+        "/photos/{photo_id}",
+        tags=["operations"],
+        summary="A community photo",
+        response_class=Response,
+        responses={
+            200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
+            404: {"model": ErrorOut},
+        },
+    )
+    def photo(photo_id: PhotoId) -> Response:
+        return photo_response(looks, photo_id, config.image_max_age)
+
     @app.get("/healthz", tags=["operations"], response_model=HealthOut, summary="Liveness and shop figures")
     def healthz() -> Response:
         return convert.JSONBytes({"status": "ok", "stats": _jsonable(shop.stats())})
@@ -108,7 +130,13 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
     def prometheus() -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    app.add_middleware(ServingMiddleware, metrics=metrics, max_body_bytes=config.max_body_bytes)
+    upload_limit = config.max_upload_bytes + UPLOAD_FRAMING_BYTES
+    app.add_middleware(
+        ServingMiddleware,
+        metrics=metrics,
+        max_body_bytes=config.max_body_bytes,
+        upload_limits={"/api/shop-the-look": upload_limit, "/look": upload_limit},
+    )
     return app
 
 

@@ -27,6 +27,13 @@ class ServeConfig:
     text encoder behind search takes seconds) is not paid by the first shopper. ``threads`` bounds
     how many requests run inside the ``Shop`` at once (the rest queue): its work is CPU-bound, so a
     few threads per core give the best throughput and tail latency.
+
+    Shop the look takes photo uploads, which are bounded apart from JSON bodies: ``max_upload_bytes``
+    (10 MB: a phone's full-size JPEG fits, a video renamed .jpg does not) is read at most plus one
+    byte, and ``max_upload_pixels`` (40 million: a 50 MP camera is refused, every phone is not) is
+    checked against the size the image's header declares, before any pixel is decoded, since a
+    PNG of a few KB can declare gigabytes of pixels. ``photo_max_side`` is the longest side a photo
+    is analysed at: detection needs no more, and a full-size decode of 40 MP costs hundreds of MB.
     """
 
     api_key: str | None = None
@@ -42,6 +49,9 @@ class ServeConfig:
     image_max_age: int = 86_400
     warm_up: bool = True
     threads: int = 4
+    max_upload_bytes: int = 10_000_000
+    max_upload_pixels: int = 40_000_000
+    photo_max_side: int = 1_600
 
     def __post_init__(self) -> None:
         if self.api_key is not None and len(self.api_key) < 8:
@@ -52,3 +62,11 @@ class ServeConfig:
             raise LookbookError(f"ServeConfig threads: expected >= 1, got {self.threads}")
         if self.max_body_bytes < 1_024:
             raise LookbookError(f"ServeConfig max_body_bytes: expected >= 1024, got {self.max_body_bytes}")
+        if self.max_upload_bytes < 1_024:
+            raise LookbookError(
+                f"ServeConfig max_upload_bytes: expected >= 1024, got {self.max_upload_bytes}"
+            )
+        if self.max_upload_pixels < 1:
+            raise LookbookError(f"ServeConfig max_upload_pixels: expected >= 1, got {self.max_upload_pixels}")
+        if self.photo_max_side < 64:
+            raise LookbookError(f"ServeConfig photo_max_side: expected >= 64, got {self.photo_max_side}")

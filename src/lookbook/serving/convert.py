@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.responses import Response
 
 from lookbook.touchpoints.api import Carousel, ItemView, RecItem
+
+if TYPE_CHECKING:
+    from lookbook.serving.looks import AnchorItem, FeedPhoto, Garment, PhotoLook
 
 
 def image_url(item_id: str) -> str:
@@ -58,6 +61,57 @@ def item_view(v: ItemView) -> dict[str, Any]:
         "sizes": [str(s) for s in v.sizes],
         "attributes": {str(k): str(x) for k, x in v.attributes.items()},
         "image_url": image_url(v.item_id),
+    }
+
+
+def photo_url(photo_id: str) -> str:
+    """Where a community photo's file is served."""
+    return "/photos/" + quote(photo_id, safe="")
+
+
+def anchor_item(a: AnchorItem) -> dict[str, Any]:
+    return {
+        "item_id": a.item_id,
+        "title": a.title,
+        "brand": a.brand,
+        "category": a.category,
+        "slot": a.slot,
+        "price": money(a.price),
+        "in_stock": bool(a.in_stock),
+        "distance": round(_finite(a.distance), 4),
+        "image_url": image_url(a.item_id),
+    }
+
+
+def garment(g: Garment) -> dict[str, Any]:
+    return {
+        "box": [round(_finite(v), 1) for v in g.box],
+        "slot": g.slot,
+        "confidence": round(_finite(g.confidence), 3),
+        "anchors": [anchor_item(a) for a in g.anchors],
+    }
+
+
+def photo_look(look: PhotoLook) -> dict[str, Any]:
+    return {
+        "user_id": look.user_id,
+        "width": int(look.width),
+        "height": int(look.height),
+        "garments": [garment(g) for g in look.garments],
+        "recommendations": rec_items(look.recommendations),
+        "photo_score": None if look.photo_score is None else round(_finite(look.photo_score), 4),
+        "timings": {str(k): round(_finite(v), 4) for k, v in look.timings.items()},
+    }
+
+
+def feed_photo(p: FeedPhoto) -> dict[str, Any]:
+    return {
+        "photo_id": p.photo_id,
+        "score": round(_finite(p.score), 4),
+        "image_url": photo_url(p.photo_id),
+        "width": int(p.width),
+        "height": int(p.height),
+        "garments": [garment(g) for g in p.garments],
     }
 
 

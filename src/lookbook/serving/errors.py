@@ -4,7 +4,8 @@ FastAPI's own 422 body is a list of pydantic error objects; a person reading a r
 log) wants one sentence that names the field, so validation errors are flattened to
 ``"query k: Input should be less than or equal to 100"`` and the structured list is kept beside it
 under ``errors`` for programs. ``Shop`` errors map by class: ``NotFound`` is 404, any other
-``LookbookError`` (a bad argument the ``Shop`` caught) is 422.
+``LookbookError`` (a bad argument the ``Shop`` caught) is 422, except an upload that is no usable
+photo (``PhotoRejected``), which carries its own status (400, 413 or 415).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import Response
 
 from lookbook.errors import LookbookError, NotFound
 from lookbook.serving.convert import JSONBytes
+from lookbook.serving.upload import PhotoRejected
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,10 @@ async def _not_found(request: Request, exc: NotFound) -> Response:
     return JSONBytes({"detail": str(exc)}, status_code=404)
 
 
+async def _photo_rejected(request: Request, exc: PhotoRejected) -> Response:
+    return JSONBytes({"detail": str(exc)}, status_code=exc.status)
+
+
 async def _lookbook(request: Request, exc: LookbookError) -> Response:
     return JSONBytes({"detail": str(exc)}, status_code=422)
 
@@ -82,4 +88,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(PhotoRejected, _photo_rejected)  # type: ignore[arg-type]
     app.add_exception_handler(LookbookError, _lookbook)  # type: ignore[arg-type]

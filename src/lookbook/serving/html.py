@@ -13,11 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from lookbook.serving.convert import image_url
+from lookbook.schema import Slot
+from lookbook.serving.convert import image_url, photo_url
+from lookbook.serving.looks import FeedPhoto, Garment, PhotoLook
 from lookbook.touchpoints.api import Carousel, ItemView, RecItem
+from lookbook.vision.draw import SLOT_COLOURS
 
 #: Bumped when shop.css changes, so browsers that cached the old file fetch the new one.
-CSS_VERSION = "5"
+CSS_VERSION = "6"
 CURRENT = ' class="current"'
 #: Cards in a row load eagerly up to here (what the first screen shows), lazily after.
 EAGER_CARDS = 6
@@ -58,6 +61,7 @@ class Chrome:
     path: str = "/"
     query: str = ""
     notice: str = ""
+    look: bool = False  # the shop can shop the look of a photo: the header links to it
 
     def price(self, value: float) -> str:
         return f"{self.currency}{value:,.2f}" if value > 0 else ""
@@ -78,6 +82,12 @@ def layout(chrome: Chrome, title: str, main: str) -> str:
     )
     user_field = f'<input type="hidden" name="user" value="{esc(chrome.user)}">' if chrome.user else ""
     notice = f'<p class="notice" role="status">{esc(chrome.notice)}</p>' if chrome.notice else ""
+    look_link = (
+        f'<a class="look-link{" current" if chrome.path == LOOK_PATH else ""}" '
+        f'href="{esc(href(LOOK_PATH, chrome.user))}">{CAMERA}<span>Shop the look</span></a>'
+        if chrome.look
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -95,6 +105,7 @@ def layout(chrome: Chrome, title: str, main: str) -> str:
              placeholder="Search for items, brands, colours" required>{user_field}
       <button type="submit">Search</button>
     </form>
+    {look_link}
     <form class="who" action="{esc(chrome.path)}" method="get">
       <label for="user-picker">Shopping as</label>
       <select id="user-picker" name="user" onchange="this.form.submit()">{"".join(options)}</select>
@@ -205,6 +216,187 @@ def not_found_page(chrome: Chrome, what: str, heading: str = "We could not find 
         heading,
         f'<section class="missing"><h1>{esc(heading)}</h1><p>{esc(what)}</p>'
         f'<p><a class="button" href="{esc(href("/", chrome.user))}">Back to the shop</a></p></section>',
+    )
+
+
+# ------------------------------------------------------------------------------------- shop the look
+LOOK_PATH = "/look"
+CAMERA = (
+    '<svg class="icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" fill="none" '
+    'stroke="currentColor" stroke-width="1.6" stroke-linejoin="round"><path d="M4 7.5h3.2l1.6-2.5h6.4'
+    'l1.6 2.5H20a1 1 0 0 1 1 1V18a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V8.5a1 1 0 0 1 1-1z"/>'
+    '<circle cx="12" cy="13" r="3.6"/></svg>'
+)
+#: Submits the form as soon as a photo is chosen (the button stays for browsers without scripts),
+#: and refuses a file over the limit before sending megabytes the server would refuse anyway.
+UPLOAD_SCRIPT = """<script>
+(() => {
+  const form = document.querySelector("form.upload");
+  if (!form) return;
+  const input = form.querySelector("input[type=file]");
+  const status = form.querySelector(".upload-status");
+  const max = Number(form.dataset.maxBytes);
+  form.classList.add("js");
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    if (!file) return;
+    if (file.size > max) {
+      status.textContent = `That photo is ${(file.size / 1e6).toFixed(1)} MB; photos of up to `
+        + `${max / 1e6} MB fit.`;
+      status.classList.add("bad");
+      input.value = "";
+      return;
+    }
+    status.classList.remove("bad");
+    status.textContent = "Looking for the garments in your photo…";
+    form.classList.add("busy");
+    form.submit();
+  });
+})();
+</script>"""
+
+
+@dataclass(frozen=True)
+class LookShown:
+    """A look to show: the photo's URL (``/photos/...`` or a ``data:`` URL of the upload's preview),
+    what it is, and what shop the look made of it."""
+
+    src: str
+    alt: str
+    look: PhotoLook
+
+
+def look_page(
+    chrome: Chrome,
+    *,
+    max_bytes: int,
+    shown: LookShown | None = None,
+    feed: Sequence[FeedPhoto] = (),
+    error: str = "",
+) -> str:
+    """The upload form; then the photo with its garments outlined beside what to shop; then the
+    community photos ranked for the shopper."""
+    user_field = f'<input type="hidden" name="user" value="{esc(chrome.user)}">' if chrome.user else ""
+    failed = f'<p class="upload-status bad" role="alert">{esc(error)}</p>' if error else ""
+    status = failed or '<p class="upload-status" role="status" aria-live="polite"></p>'
+    intro = f"""<section class="look-intro">
+  <div class="look-copy">
+    <h1>Shop the look</h1>
+    <p>Upload a photo of an outfit: we find each piece in it and the items in the shop that match.</p>
+  </div>
+  <form class="upload" action="{LOOK_PATH}" method="post" enctype="multipart/form-data"
+        data-max-bytes="{max_bytes}">
+    <label class="button pick">{CAMERA}<span>{"Try another photo" if shown else "Upload a photo"}</span>
+      <input id="photo-input" type="file" name="photo" accept="image/jpeg,image/png,image/webp" required>
+    </label>{user_field}
+    <button class="button send" type="submit">Shop the look</button>
+    <span class="hint">JPEG, PNG or WebP · up to {max_bytes / 1_000_000:g} MB</span>
+    {status}
+  </form>
+</section>"""
+    body = intro + (_look_result(shown, chrome) if shown else _LOOK_STEPS) + _feed(feed, chrome)
+    return layout(chrome, "Shop the look", body + UPLOAD_SCRIPT)
+
+
+def _look_result(shown: LookShown, chrome: Chrome) -> str:
+    look = shown.look
+    boxes = "".join(_box(g, look.width, look.height) for g in look.garments)
+    figure = (
+        f'<figure class="shot" style="aspect-ratio: {look.width} / {look.height}">'
+        f'<img src="{esc(shown.src)}" alt="{esc(shown.alt)}" width="{look.width}" height="{look.height}">'
+        f"{boxes}</figure>"
+    )
+    if look.garments:
+        found = "".join(_garment_row(g, chrome) for g in look.garments)
+        garments = f'<h2>In this photo</h2><ol class="garments">{found}</ol>'
+    else:
+        garments = (
+            '<h2>In this photo</h2><p class="empty">We could not find a garment in this photo. '
+            "A photo of one person, head to toe, works best.</p>"
+        )
+    recs = look.recommendations
+    for_whom = " for you" if chrome.user else ""
+    shop = (
+        f'<h2>Shop the look</h2><p class="count">{len(recs)} item{"s" if len(recs) != 1 else ""} '
+        f"picked from this photo{for_whom}</p>{grid(recs, chrome)}"
+        if recs
+        else ""
+    )
+    return (
+        f'<section class="look-result" data-garments="{len(look.garments)}">'
+        f'<div class="look-photo">{figure}</div><div class="look-side">{garments}{shop}</div></section>'
+    )
+
+
+def _slot_colour(slot: str) -> str:
+    try:
+        r, g, b = SLOT_COLOURS.get(Slot(slot), (110, 110, 110))
+    except ValueError:
+        r, g, b = (110, 110, 110)
+    return f"rgb({r}, {g}, {b})"
+
+
+def _box(g: Garment, width: int, height: int) -> str:
+    """A garment's outline over the photo, placed in shares of the photo so it scales with it."""
+    x0, y0, x1, y1 = g.box
+    w, h = max(width, 1), max(height, 1)
+    style = (
+        f"--slot: {_slot_colour(g.slot)}; left: {100 * x0 / w:.2f}%; top: {100 * y0 / h:.2f}%; "
+        f"width: {100 * (x1 - x0) / w:.2f}%; height: {100 * (y1 - y0) / h:.2f}%"
+    )
+    return (
+        f'<span class="garment-box" data-slot="{esc(g.slot)}" style="{style}">'
+        f'<span class="garment-label">{esc(g.slot)} {g.confidence:.2f}</span></span>'
+    )
+
+
+def _garment_row(g: Garment, chrome: Chrome) -> str:
+    thumbs = "".join(
+        f'<a class="anchor" href="{esc(item_href(a.item_id, chrome.user))}" data-item="{esc(a.item_id)}"'
+        f' title="{esc(a.title)}{" · " + esc(chrome.price(a.price)) if a.price > 0 else ""}">'
+        f'<img src="{esc(image_url(a.item_id))}" alt="{esc(a.title)}" width="64" height="64"'
+        ' loading="eager" decoding="async"></a>'
+        for a in g.anchors
+    )
+    closest = f'<span class="closest">closest: {esc(g.anchors[0].title)}</span>' if g.anchors else ""
+    return (
+        f'<li class="garment" data-slot="{esc(g.slot)}" style="--slot: {_slot_colour(g.slot)}">'
+        f'<div class="garment-head"><span class="swatch"></span>'
+        f'<span class="slot">{esc(label(g.slot))}</span>'
+        f'<span class="confidence">{g.confidence:.0%} sure</span>{closest}</div>'
+        f'<div class="anchors">{thumbs or _NO_ANCHORS}</div></li>'
+    )
+
+
+#: What the page says before a photo is chosen: what will happen, in the shop's voice.
+_LOOK_STEPS = """<ol class="look-steps">
+  <li><b>1</b><p><strong>Upload a photo</strong> of an outfit: one person, head to toe, works best.</p></li>
+  <li><b>2</b><p><strong>We outline each piece</strong> and find the closest items in the shop.</p></li>
+  <li><b>3</b><p><strong>Shop the look</strong>: pieces like them, ordered for your taste.</p></li>
+</ol>"""
+_NO_ANCHORS = '<span class="empty">Nothing like it in stock right now.</span>'
+
+
+def _feed(feed: Sequence[FeedPhoto], chrome: Chrome) -> str:
+    if not feed:
+        return ""
+    tiles = []
+    for j, p in enumerate(feed):
+        boxes = "".join(_box(g, p.width, p.height) for g in p.garments)
+        slots = " · ".join(dict.fromkeys(label(g.slot) for g in p.garments))
+        tiles.append(
+            f'<a class="feed-photo" href="{esc(href(LOOK_PATH, chrome.user, photo=p.photo_id))}"'
+            f' data-photo="{esc(p.photo_id)}" data-score="{p.score:.4f}">'
+            f'<figure class="shot" style="aspect-ratio: {p.width} / {p.height}">'
+            f'<img src="{esc(photo_url(p.photo_id))}" alt="A community look" width="{p.width}"'
+            f' height="{p.height}" loading="{"eager" if j < EAGER_CARDS else "lazy"}" decoding="async">'
+            f'{boxes}</figure><span class="feed-slots">{esc(slots)}</span></a>'
+        )
+    title = "Looks picked for you" if chrome.user else "Looks from the community"
+    note = "Shop any of them: pick a photo." if chrome.user else "Pick a photo to shop its look."
+    return (
+        f'<section class="feed" id="community"><h2>{title}</h2><p class="count">{note}</p>'
+        f'<div class="feed-grid">{"".join(tiles)}</div></section>'
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,12 +25,27 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class ServingMiddleware:
     """Bounds request bodies (413 before parsing), times every request into the per-route
     histogram, and turns an exception no handler caught into a JSON 500 with a logged traceback,
-    so one bad request never takes a connection (or the server) down with it."""
+    so one bad request never takes a connection (or the server) down with it.
 
-    def __init__(self, app: ASGIApp, *, metrics: AppMetrics, max_body_bytes: int) -> None:
+    ``upload_limits`` gives photo upload paths their own, larger bound (a photo is megabytes where
+    a JSON batch is kilobytes); the endpoint still counts the file itself against its limit, since
+    a multipart body also holds framing and other fields. A body refused on such a path is timed
+    under that path rather than as unmatched: the refusal happens before routing, but the path
+    has no parameters, so it is a fixed label.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: AppMetrics,
+        max_body_bytes: int,
+        upload_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,12 +76,15 @@ class ServingMiddleware:
             status = 500
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
+            template = getattr(route, "path", None)
+            if template is None:
+                template = scope.get("path") if scope.get("path") in self.upload_limits else UNMATCHED
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - started)
 
     async def _buffer_body(self, scope: Scope, receive: Receive) -> tuple[Receive, tuple[int, str] | None]:
-        """Read the whole body (at most ``max_body_bytes``) and hand the app a replay of it."""
-        limit = self.max_body_bytes
+        """Read the whole body (at most ``max_body_bytes``, or the path's upload limit) and hand the
+        app a replay of it."""
+        limit = self.upload_limits.get(scope.get("path", ""), self.max_body_bytes)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:

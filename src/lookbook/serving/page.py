@@ -1,5 +1,10 @@
-"""The shop page: ``/``, ``/item/{id}``, ``/search?q=`` and ``/category/{name}``, each with
-``?user=`` for the demo shopper, served by the same app as the API.
+"""The shop page: ``/``, ``/item/{id}``, ``/search?q=``, ``/category/{name}`` and ``/look`` (shop the
+look of a photo), each with ``?user=`` for the demo shopper, served by the same app as the API.
+
+Shop the look is a plain form post (``POST /look``, multipart): the answer is a whole page, drawn
+by the same functions as every other page, so it works without scripts; a line of script only
+submits the form once a photo is chosen. The upload is not kept: the page shows it back as a
+small ``data:`` JPEG. Community photos are shopped with ``GET /look?photo=ID``.
 
 A ``user`` the shop does not know is not an error page: the shop is shown to an anonymous visitor
 with a notice, since a stale link should still lead somewhere. The picker's users and the category
@@ -9,20 +14,26 @@ page view.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from lookbook.errors import LookbookError, NotFound
 from lookbook.serving import html
+from lookbook.serving.api import PHOTO_DESCRIPTION, UPLOAD_ERRORS, read_upload
 from lookbook.serving.config import ServeConfig
+from lookbook.serving.convert import photo_url
+from lookbook.serving.looks import LookService
 from lookbook.serving.schemas import ID_PATTERN, MAX_ID, ErrorOut
+from lookbook.serving.upload import PhotoRejected
 from lookbook.touchpoints.api import Context, Shop
 
 log = logging.getLogger(__name__)
@@ -32,6 +43,14 @@ T = TypeVar("T")
 PageItemId = Annotated[str, PathParam(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
 CategoryName = Annotated[str, PathParam(min_length=1, max_length=100)]
 PageUser = Annotated[str | None, Query(max_length=MAX_ID, description="demo shopper; empty: anonymous")]
+FormUser = Annotated[str | None, Form(max_length=MAX_ID, description="demo shopper; empty: anonymous")]
+CommunityPhoto = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, description="a community photo to shop"),
+]
+#: Recommendations on the shop-the-look page, and community photos in its feed.
+LOOK_ITEMS = 12
+FEED_PHOTOS = 12
 
 
 class Cached(Generic[T]):
@@ -55,8 +74,9 @@ class Cached(Generic[T]):
 class Pages:
     """Renders each page for one ``Shop``; also renders the HTML 404 for unknown page paths."""
 
-    def __init__(self, shop: Shop, config: ServeConfig) -> None:
+    def __init__(self, shop: Shop, config: ServeConfig, looks: LookService | None = None) -> None:
         self.shop, self.config = shop, config
+        self.looks = looks or LookService(shop, config)
         self.users = Cached(lambda: [str(u) for u in shop.demo_users(config.demo_users)], config.lists_ttl)
         self.categories = Cached(lambda: [str(c) for c in shop.categories()], config.lists_ttl)
 
@@ -70,6 +90,7 @@ class Pages:
             path=path,
             query=query,
             notice=notice,
+            look=self.looks.available,
         )
 
     def render(self, path: str, user: str | None, draw: Callable[[str | None, str], str]) -> Response:
@@ -140,6 +161,56 @@ class Pages:
 
         return self.render(path, user, draw)
 
+    def look(self, user: str | None, photo_id: str | None = None) -> Response:
+        """The shop-the-look page: the form and the community feed; with ``photo_id``, that
+        community photo's look too. Blocking (a look runs the detector): call it on a thread."""
+        if not self.looks.available:
+            return self.missing(user, html.LOOK_PATH, "Shop the look is not available in this shop.")
+
+        def draw(u: str | None, notice: str) -> str:
+            shown = None
+            if photo_id is not None:
+                path = self.looks.photo_path(photo_id)
+                look = self.looks.look(self.looks.decode(path.read_bytes()), u, LOOK_ITEMS)
+                shown = html.LookShown(photo_url(photo_id), "A community look", look)
+            feed = self.looks.feed(u, FEED_PHOTOS)
+            return html.look_page(self._chrome_look(u, notice), max_bytes=self.config.max_upload_bytes,
+                                  shown=shown, feed=feed)  # fmt: skip
+
+        return self.render(html.LOOK_PATH, user, draw)
+
+    def look_upload(self, data: bytes, user: str | None) -> Response:
+        """The look of an uploaded photo (its bytes already passed ``read_upload``); a photo that
+        does not decode is the form again with the reason, under the status the API would give."""
+        try:
+            photo = self.looks.decode(data)
+        except PhotoRejected as exc:
+            return self.look_rejected(user, exc)
+        preview = "data:image/jpeg;base64," + base64.b64encode(photo.preview_jpeg()).decode()
+
+        def draw(u: str | None, notice: str) -> str:
+            shown = html.LookShown(preview, "Your photo", self.looks.look(photo, u, LOOK_ITEMS))
+            return html.look_page(self._chrome_look(u, notice), max_bytes=self.config.max_upload_bytes,
+                                  shown=shown)  # fmt: skip
+
+        return self.render(html.LOOK_PATH, user, draw)
+
+    def look_rejected(self, user: str | None, exc: PhotoRejected) -> Response:
+        """The form again, saying why the photo was refused (the reason names the limit)."""
+        user = user or None
+        try:
+            chrome = self._chrome_look(user, "")
+        except Exception:  # the refusal must render even if the shop cannot list users right now
+            log.exception("page chrome failed")
+            chrome = html.Chrome(self.config.shop_name, self.config.currency, None, (), (), html.LOOK_PATH)
+        reason = str(exc).removeprefix("photo: ")
+        page = html.look_page(chrome, max_bytes=self.config.max_upload_bytes,
+                              error=f"We could not use that photo: {reason}.")  # fmt: skip
+        return HTMLResponse(page, status_code=exc.status)
+
+    def _chrome_look(self, user: str | None, notice: str) -> html.Chrome:
+        return self.chrome(user, html.LOOK_PATH, notice=notice)
+
 
 def _about_user(exc: NotFound) -> bool:
     return "user" in str(exc).split(":", 1)[0]
@@ -176,12 +247,38 @@ def page_router(pages: Pages) -> APIRouter:
     def category(name: CategoryName, user: PageUser = None) -> Response:
         return pages.category(name, user)
 
+    @router.get(html.LOOK_PATH, summary="Shop the look: upload form and community photos")
+    async def look(
+        user: PageUser = None,
+        photo: CommunityPhoto = None,
+    ) -> Response:
+        if photo is None:  # no detector to run: the shared pool
+            return await run_in_threadpool(pages.look, user)
+        return await pages.looks.run(pages.look, user, photo)
+
+    @router.post(
+        html.LOOK_PATH,
+        summary="Shop the look of an uploaded photo",
+        responses={code: {**spec, **html_or_json} for code, spec in UPLOAD_ERRORS.items()},
+    )
+    async def look_upload(
+        photo: Annotated[UploadFile, File(description=PHOTO_DESCRIPTION)],
+        user: FormUser = None,
+    ) -> Response:
+        try:
+            data = await run_in_threadpool(read_upload, photo, pages.config)
+        except PhotoRejected as exc:
+            return await run_in_threadpool(pages.look_rejected, user, exc)
+        return await pages.looks.run(pages.look_upload, data, user)
+
     return router
 
 
 def wants_html(request: Request) -> bool:
     """A browser asking for a page (not the API, not an image): answer errors with a page too."""
     path = request.url.path
-    if path.startswith(("/api/", "/images/", "/static/", "/metrics", "/healthz", "/openapi", "/docs")):
+    if path.startswith(
+        ("/api/", "/images/", "/photos/", "/static/", "/metrics", "/healthz", "/openapi", "/docs")
+    ):
         return False
     return "text/html" in request.headers.get("accept", "")

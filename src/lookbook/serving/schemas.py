@@ -186,6 +186,56 @@ class HealthOut(BaseModel):
     stats: dict[str, Any]
 
 
+class AnchorOut(BaseModel):
+    """A catalog item a garment was matched to; ``distance``: its picture's cosine distance to the crop."""
+
+    item_id: str
+    title: str
+    brand: str
+    category: str
+    slot: str
+    price: float
+    in_stock: bool
+    distance: float
+    image_url: str
+
+
+class GarmentOut(BaseModel):
+    """A garment found in a photo: ``box`` ``[x0, y0, x1, y1]`` in the upright photo's pixels."""
+
+    box: Annotated[list[float], Field(min_length=4, max_length=4)]
+    slot: str
+    confidence: float
+    anchors: list[AnchorOut]
+
+
+class ShopTheLookOut(BaseModel):
+    """A photo's garments, their anchors and the recommendations; ``photo_score`` is the shopper's
+    best match over the garments (null for an anonymous visitor); ``timings`` are seconds per step."""
+
+    user_id: str | None
+    width: int
+    height: int
+    garments: list[GarmentOut]
+    recommendations: list[RecItemOut]
+    photo_score: float | None
+    timings: dict[str, float]
+
+
+class PhotoOut(BaseModel):
+    photo_id: str
+    score: float
+    image_url: str
+    width: int
+    height: int
+    garments: list[GarmentOut]
+
+
+class PhotoFeedOut(BaseModel):
+    user_id: str | None
+    photos: list[PhotoOut]
+
+
 class ErrorOut(BaseModel):
     """Every error: ``detail`` names the field and says what is wrong."""
 

@@ -57,6 +57,14 @@ h1, h2, h3 { font-family: Georgia, "Times New Roman", "DejaVu Serif", serif; fon
   font: inherit; color: var(--ink); background: var(--paper);
   border: 1px solid var(--line); border-radius: 2px; padding: 7px 8px;
 }
+.look-link {
+  display: flex; align-items: center; gap: 7px; white-space: nowrap;
+  font-size: 11px; letter-spacing: .14em; text-transform: uppercase;
+  padding: 8px 12px; border: 1px solid var(--line); border-radius: 2px;
+}
+.look-link:hover, .look-link.current { border-color: var(--ink); }
+.look-link.current { background: var(--ink); color: #fff; }
+.icon { flex: none; }
 .cats {
   display: flex; gap: 22px; max-width: 1280px; margin: 0 auto; padding: 4px 32px 12px;
   overflow-x: auto; scrollbar-width: none; font-size: 11px; letter-spacing: .14em; text-transform: uppercase;
@@ -157,6 +165,82 @@ main { max-width: 1280px; margin: 0 auto; padding: 0 32px 48px; }
 .look-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 0 40px; }
 .look .row { margin-top: 16px; min-width: 0; }
 
+/* shop the look: the upload form, the photo with its garments outlined, what to shop */
+.look-intro {
+  display: flex; align-items: center; justify-content: space-between; flex-wrap: wrap; gap: 16px 40px;
+  margin: 22px 0 4px; padding: 22px 28px; background: linear-gradient(100deg, #f4efe8, #ece6dd);
+}
+.look-intro h1 { font-size: 26px; }
+.look-intro p { margin: 4px 0 0; color: var(--muted); }
+.upload { display: flex; align-items: center; flex-wrap: wrap; gap: 10px 14px; }
+.upload .pick { display: inline-flex; align-items: center; gap: 8px; padding: 11px 18px; position: relative; }
+.upload .send { background: var(--paper); color: var(--ink); }
+.upload.js .send { display: none; }
+.upload.js .pick input {
+  position: absolute; inset: 0; width: 100%; height: 100%; opacity: 0; cursor: pointer;
+}
+.upload.busy .pick { opacity: .55; pointer-events: none; }
+.hint { font-size: 12px; color: var(--muted); }
+.upload-status { flex-basis: 100%; margin: 0; font-size: 13px; color: var(--muted); min-height: 1em; }
+.upload-status:empty { display: none; }
+.upload-status.bad { color: var(--accent); }
+
+.look-steps {
+  list-style: none; margin: 26px 0 0; padding: 0;
+  display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: 18px;
+}
+.look-steps li {
+  display: flex; gap: 14px; align-items: flex-start; padding: 18px 0; border-top: 1px solid var(--line);
+}
+.look-steps b {
+  flex: none; width: 30px; height: 30px; border-radius: 50%; border: 1px solid var(--ink);
+  display: grid; place-items: center; font-family: Georgia, "DejaVu Serif", serif; font-weight: 400;
+}
+.look-steps p { margin: 4px 0 0; color: var(--muted); }
+.look-steps strong { color: var(--ink); font-weight: 600; }
+.look-result {
+  display: grid; grid-template-columns: minmax(260px, 380px) minmax(0, 1fr);
+  gap: 40px; align-items: start; margin-top: 28px;
+}
+.look-photo { position: sticky; top: 112px; }
+.shot { position: relative; margin: 0; background: var(--pic); overflow: hidden; }
+.shot img { display: block; width: 100%; height: 100%; object-fit: cover; }
+.garment-box {
+  position: absolute; border: 2px solid var(--slot); border-radius: 3px;
+  box-shadow: 0 0 0 1px rgba(255, 255, 255, .7), inset 0 0 0 1px rgba(255, 255, 255, .5);
+}
+.garment-label {
+  position: absolute; left: -2px; top: -2px; padding: 1px 7px 2px;
+  background: var(--slot); color: #fff; border-radius: 3px 0 3px 0;
+  font-size: 11px; font-weight: 600; letter-spacing: .04em; white-space: nowrap;
+}
+.look-side h2 { font-size: 20px; margin-bottom: 12px; }
+.look-side h2 ~ h2 { margin-top: 30px; }
+.look-side .count { margin-top: -6px; }
+.garments { list-style: none; margin: 0; padding: 0; border-top: 1px solid var(--line); }
+.garment { padding: 12px 0; border-bottom: 1px solid var(--line); }
+.garment-head { display: flex; align-items: baseline; gap: 10px; margin-bottom: 8px; }
+.swatch { width: 10px; height: 10px; border-radius: 2px; background: var(--slot); align-self: center; }
+.garment .slot { font-size: 12px; letter-spacing: .14em; text-transform: uppercase; }
+.confidence { font-size: 12px; color: var(--muted); }
+.closest {
+  margin-left: auto; font-size: 12px; color: var(--muted);
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 50%;
+}
+.anchors { display: flex; gap: 8px; flex-wrap: wrap; }
+.anchor { display: block; width: 64px; height: 64px; background: var(--pic); outline: 1px solid transparent; }
+.anchor:hover { outline-color: var(--ink); }
+.anchor img { display: block; width: 100%; height: 100%; object-fit: contain; }
+.feed { margin-top: 44px; border-top: 1px solid var(--line); padding-top: 26px; }
+.feed h2 { font-size: 20px; }
+.feed-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 22px 18px; }
+.feed-photo:hover .feed-slots { color: var(--ink); }
+.feed-slots {
+  display: block; margin-top: 7px; font-size: 11px; letter-spacing: .12em;
+  text-transform: uppercase; color: var(--muted);
+}
+.feed .garment-label { display: none; }
+
 .missing { padding: 80px 0; text-align: center; }
 .missing h1 { font-size: 30px; margin-bottom: 10px; }
 .missing p { color: var(--muted); }
@@ -172,6 +256,9 @@ main { max-width: 1280px; margin: 0 auto; padding: 0 32px 48px; }
   .cats, main { padding-left: 16px; padding-right: 16px; }
   .product { grid-template-columns: 1fr; gap: 20px; }
   .look-grid { grid-template-columns: 1fr; }
+  .look-result { grid-template-columns: 1fr; gap: 24px; }
+  .look-photo { position: static; max-width: 420px; }
+  .look-link span { display: none; }
   :root { --card: 150px; }
 }
 """
