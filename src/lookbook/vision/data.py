@@ -17,7 +17,7 @@ from lookbook.errors import NotFound, SchemaError
 from lookbook.schema import Garment
 from lookbook.vision.base import LabelledPhoto
 
-__all__ = ["world_photos"]
+__all__ = ["LABEL_COLUMNS", "labelled_photos_csv", "world_photos"]
 
 
 def world_photos(
@@ -55,3 +55,47 @@ def world_photos(
         image = Path(r["image"])
         out.append(LabelledPhoto.from_garments(image if image.is_absolute() else root / image, garments))
     return out
+
+
+#: Columns of a labelled-photo CSV: one row per garment, photos named by ``image``.
+LABEL_COLUMNS = ("image", "x0", "y0", "x1", "y1", "slot")
+
+
+def labelled_photos_csv(path: Path | str) -> list[LabelledPhoto]:
+    """Labelled photos a user brings: a CSV with one row per garment, columns ``image`` (a path,
+    relative to the CSV's folder unless absolute), ``x0, y0, x1, y1`` (pixels) and ``slot``.
+
+    Every row is checked before any photo is returned; the first problem raises an error naming the
+    file, the row (1-based, after the header) and the field.
+    """
+    import csv
+
+    from lookbook.schema import Slot
+
+    path = Path(path)
+    if not path.is_file():
+        raise NotFound(f"labels {path}: no such file")
+    slots = {s.value for s in Slot}
+    by_image: dict[Path, list[Garment]] = {}
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SchemaError(f"labels {path}: missing columns {missing} (expected {list(LABEL_COLUMNS)})")
+        for n, row in enumerate(reader, start=1):  # a labelled set: hundreds to thousands of rows
+            try:
+                box = tuple(float(row[c]) for c in ("x0", "y0", "x1", "y1"))
+            except (TypeError, ValueError):
+                raise SchemaError(f"labels {path} row {n}: x0, y0, x1, y1 must be numbers") from None
+            if not (box[2] > box[0] and box[3] > box[1]):
+                raise SchemaError(f"labels {path} row {n} box: expected x1 > x0 and y1 > y0, got {box}")
+            if row["slot"] not in slots:
+                raise SchemaError(f"labels {path} row {n} slot: unknown slot {row['slot']!r}")
+            image = Path(row["image"] or "")
+            image = image if image.is_absolute() else path.parent / image
+            if not image.is_file():
+                raise NotFound(f"labels {path} row {n} image: {image} does not exist")
+            by_image.setdefault(image, []).append(Garment(box=box, slot=row["slot"]))
+    if not by_image:
+        raise SchemaError(f"labels {path}: no rows")
+    return [LabelledPhoto.from_garments(image, garments) for image, garments in by_image.items()]
