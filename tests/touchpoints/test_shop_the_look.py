@@ -83,11 +83,13 @@ def test_recommendations_merge_anchors_keeping_the_smallest_distance(shop: Shop)
     # the kept distance is the smallest over anchors: alpha = 1 ranks purely by it
     from lookbook.touchpoints.shop_the_look import ShopTheLookConfig
 
+    garments[1] = GarmentAnchors(garments[1].slot, 0.6, garments[1].rows, garments[1].distances)
     pure = recommend_for_photo(shop, garments, user, ShopTheLookConfig(alpha=1.0, k=10))
     content = shop.state.content
     anchor_rows = np.concatenate([g.rows for g in garments[:2]])
+    weight = np.concatenate([np.full(g.rows.size, g.confidence) for g in garments[:2]])
     got = shop.state.catalog.ids.lookup([r.item_id for r in pure])
-    best = (content[got] @ content[anchor_rows].T).max(axis=1)
+    best = (content[got] @ content[anchor_rows].T * weight).max(axis=1)  # a less sure garment weighs less
     assert np.allclose([r.score for r in pure], best, atol=1e-3)
 
 

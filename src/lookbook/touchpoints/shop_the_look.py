@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookbook.errors import DimensionMismatch, LookbookError, NotFound, SchemaError
+from lookbook.index.base import SearchResult
 from lookbook.index.filters import Eq
 from lookbook.ranking import (
     Anchor,
@@ -166,7 +167,8 @@ def recommend_for_photo(
     config: ShopTheLookConfig = ShopTheLookConfig(),
 ) -> list[RecItem]:
     """Items for a photo and a user: each anchor's content neighbours (one query per anchor, all in
-    one batch), the photo's own anchors excluded, merged by smallest distance and ranked."""
+    one batch), the photo's own anchors excluded, merged by smallest distance and ranked. Garments
+    under ``min_confidence`` are skipped; the others weigh by their confidence."""
     state = shop.state
     kept = [g for g in garments if g.confidence >= config.min_confidence and g.rows.size]
     if not kept:
@@ -181,7 +183,11 @@ def recommend_for_photo(
             name = c.category_vocab[c.category[r]] if c.category[r] >= 0 else g.slot
             labels.append(Anchor(Relation.SIMILAR, label=f"the {name} in the photo", item_row=int(r)))
     found = shop.spaces.search("content", state.content[rows], config.per_anchor, filter=IN_STOCK)
-    cand = concat([from_search(found, c, labels, affinity=affinity)])
+    # a garment the detector is less sure of counts less: its anchors' similarities are scaled by
+    # its confidence (d = 1 - confidence * cosine), so a weak garment's neighbours rank lower
+    confidence = np.concatenate([np.full(g.rows.size, g.confidence, np.float32) for g in kept])
+    weighted = SearchResult(found.ids, (found.scores * confidence[:, None]).astype(np.float32))
+    cand = concat([from_search(weighted, c, labels, affinity=affinity)])
     cand = cand.take(~np.isin(cand.rows, rows))
     rank_config = RankConfig(
         k=config.k,
