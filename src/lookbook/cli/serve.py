@@ -41,6 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=None,
         help="reuse an unchanged home feed / similar page this long (default 30; 0: compute every time)",
     )
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=10.0, help="largest shop-the-look photo upload (default 10)"
+    )
+    parser.add_argument(
+        "--max-upload-megapixels",
+        type=float,
+        default=40.0,
+        help="largest declared photo size, refused before decoding (default 40)",
+    )
     parser.set_defaults(func=run_serve)
 
 
@@ -52,7 +61,13 @@ def run_serve(args: argparse.Namespace) -> int:
     from lookbook.touchpoints.shop import Shop
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
-    config = ServeConfig(api_key=api_key, host=args.host, port=args.port)
+    config = ServeConfig(
+        api_key=api_key,
+        host=args.host,
+        port=args.port,
+        max_upload_bytes=round(args.max_upload_mb * 1e6),
+        max_upload_pixels=round(args.max_upload_megapixels * 1e6),
+    )
     touchpoints = TouchpointConfig()
     if args.cache_seconds is not None:
         touchpoints = dataclasses.replace(touchpoints, response_cache_seconds=max(args.cache_seconds, 0.0))
