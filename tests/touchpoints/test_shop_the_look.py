@@ -137,7 +137,7 @@ def test_catalog_pictures_in_a_collage_map_back_to_themselves(shop: Shop):
         assert set(shop.state.slots[shop.state.catalog.ids.lookup(g.anchors)]) == {g.slot}
     assert look.recommendations and look.photo_score is not None
     assert set(look.to_dict()) >= {"garments", "recommendations", "photo_score", "timings"}
-    assert (shop.paths.vectors / "looks.npz").exists(), "catalog picture features are kept for next time"
+    assert "look" in shop.spaces.indexes, "catalog pictures are matched through the index"
 
 
 @pytest.mark.realdata
@@ -205,3 +205,27 @@ def test_the_real_photo_evaluation_reports_shares_latency_and_sheets(
     # the demo world's catalog has no H&M product groups: every share is honestly zero
     assert out["top5_right_group"] == 0.0 and out["latency_p50_s"] > 0
     assert Path(out["per_photo"][0]["sheet"]).exists()
+
+
+def test_items_added_and_sold_while_serving_are_matched_at_once(built_project: Path, tmp_path, project_copy):
+    from PIL import Image
+
+    from lookbook.touchpoints.shop_the_look import ShopTheLook
+    from lookbook.vision.base import DetectedGarment
+
+    project = project_copy(built_project, tmp_path / "project")  # the module's shop holds the original
+    with Shop.open(project) as live:
+        items = {r["item_id"]: r for r in live.store.items_table().to_pylist()}
+        base = next(r for r in items.values() if r["in_stock"] and r["slot"] == "top")
+        with Image.open(live.image_path(base["item_id"])) as im:
+            picture = np.asarray(im.convert("RGB"))[:, ::-1]  # a new product: the mirror image
+        Image.fromarray(picture).save(tmp_path / "new.png")
+        new = {k: base[k] for k in ("title", "category", "slot", "brand", "price", "sizes", "attributes")}
+        new |= {"item_id": "new-top", "in_stock": True, "image": str(tmp_path / "new.png")}
+        live.upsert_items([new])
+        photo = Image.new("RGB", (200, 200), (255, 255, 255))
+        photo.paste(Image.fromarray(picture).resize((180, 180)), (10, 10))
+        stl = ShopTheLook(live, detector=_KnownBoxes([DetectedGarment((10, 10, 190, 190), "top", 0.9)]))
+        assert "new-top" in stl.look(photo).garments[0].anchors, "a new item is an anchor at once"
+        live.delete_items(["new-top"])
+        assert "new-top" not in stl.look(photo).garments[0].anchors, "a sold item never is"

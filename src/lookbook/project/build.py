@@ -13,11 +13,12 @@ Stages, in order, each skipped when the fingerprint of its inputs matches ``buil
    ``text`` (the sentence encoder's, for hybrid search), ``preference`` and one ``style_<slot>``
    space per anchor slot (the type-aware item vectors seen from anchors of that slot, so
    complete-the-look is one inner-product query per target slot).
+   Before it, ``looks`` records the look space's settings (the catalog's background colour, the
+   colour weight); the index fills the ``look`` space with every picture's CNN features and colour
+   signature, what shop the look matches photo crops against.
 7. ``detector``: the box detector, trained on the world's labelled ``train`` photos (skipped
    without them; such projects use the pose detector).
-8. ``looks``: CNN features and colour signatures of every catalog picture, what photo crops are
-   matched against in shop the look.
-9. ``photos``: the world's community photos copied in and mapped to catalog anchors (the photo
+8. ``photos``: the world's community photos copied in and mapped to catalog anchors (the photo
    feed; skipped without photos).
 
 The embedded index is built in a fresh folder and swapped in when complete, so a failed build keeps
@@ -45,6 +46,7 @@ from lookbook.datasets.world import World
 from lookbook.index.filters import ITEM_PAYLOAD, PayloadSchema
 from lookbook.models.collaborative.loading import seconds
 from lookbook.project.layout import BuildRecord, ProjectPaths, combine, table_fingerprint
+from lookbook.project.spaces import LOOK_COLOUR_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -265,19 +267,21 @@ class _Builder:
         return train_project_detector(self.world, self.paths, cfg, self.show_progress)
 
     def looks(self) -> dict[str, Any]:
-        """CNN features and colour signatures of every catalog picture, what photo crops match."""
+        """The look space's settings: the catalog's background colour (what photo crops are painted
+        with outside the garment) and the colour weight; the index stage fills the space."""
         from lookbook.encoders.content import item_image_paths
-        from lookbook.encoders.image import ImageEncoder, ImageEncoderConfig
-        from lookbook.touchpoints.shop_the_look import catalog_looks, looks_path
+        from lookbook.project.spaces import LOOK_COLOUR_WEIGHT
+        from lookbook.vision.framing import catalog_background
 
-        ids = self.world.items.column("item_id").to_pylist()
-        images = item_image_paths(self.world.items, self.world.root)
-        encoder = ImageEncoder(
-            ImageEncoderConfig(resolution=self.config.resolution), cache_dir=self.config.cache_dir
-        )
-        looks = catalog_looks(images, ids, encoder, show_progress=self.show_progress)
-        looks.save(looks_path(self.paths))
-        return {"items": len(ids), "background": list(looks.background)}
+        images = [im for im in item_image_paths(self.world.items, self.world.root) if im is not None]
+        step = max(1, len(images) // 64)
+        background = catalog_background(images[::step][:64])
+        meta = {"background": list(background), "colour_weight": LOOK_COLOUR_WEIGHT, "pictures": len(images)}
+        self.paths.vectors.mkdir(parents=True, exist_ok=True)
+        tmp = self.paths.vectors / "looks.json.tmp"
+        tmp.write_text(json.dumps(meta))
+        tmp.replace(self.paths.vectors / "looks.json")
+        return meta
 
     def photos(self) -> dict[str, Any]:
         """The world's community photos, copied in and mapped to catalog anchors (the photo feed)."""
@@ -312,7 +316,13 @@ class _Builder:
         from lookbook.project.spaces import project_space_vectors
 
         return project_space_vectors(
-            self.paths, self.world.items, self.content(), np.load(self.paths.vectors / "text.npy")
+            self.paths,
+            self.world.items,
+            self.content(),
+            np.load(self.paths.vectors / "text.npy"),
+            image_root=self.world.root,
+            cache_dir=self.config.cache_dir,
+            show_progress=self.show_progress,
         )
 
 
@@ -333,14 +343,14 @@ def build_project(
     b.stage("preference", pref_fp, b.preference)
     if cfg.ranker and world.impressions.num_rows:
         b.stage("ranker", combine(pref_fp, compat_fp, fp["impressions"]), b.ranker)
-    index_fp = combine(compat_fp, pref_fp, cfg.index_uri)
+    looks_fp = combine(encode_fp, LOOK_COLOUR_WEIGHT)
+    b.stage("looks", looks_fp, b.looks)
+    index_fp = combine(compat_fp, pref_fp, looks_fp, cfg.index_uri)
     b.stage("index", index_fp, b.index)
     detector_fp = None
     if any(r.get("split") == "train" and r.get("garments") for r in world.photos.to_pylist()):
         detector_fp = combine(fp["photos"], cfg.seed, conf["detector_epochs"])
         b.stage("detector", detector_fp, b.detector)
-    looks_fp = combine(encode_fp)
-    b.stage("looks", looks_fp, b.looks)
     if world.photos.num_rows:
         b.stage("photos", combine(fp["photos"], looks_fp, detector_fp, index_fp), b.photos)
     return b.report

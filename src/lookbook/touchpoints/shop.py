@@ -381,7 +381,13 @@ class Shop:
             from lookbook.project.spaces import project_space_vectors
 
             vectors = project_space_vectors(
-                self.paths, changed, content, text, preference_rows=_model_rows(self.paths, changed)
+                self.paths,
+                changed,
+                content,
+                text,
+                preference_rows=_model_rows(self.paths, changed),
+                image_root=self.paths.root,
+                cache_dir=self.paths.root / "cache",
             )
             vectors = {k: v for k, v in vectors.items() if k in self.spaces.indexes}
             self.spaces.upsert(changed.column("item_id").to_pylist(), vectors, item_payloads(changed))

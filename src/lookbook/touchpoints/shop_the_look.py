@@ -44,7 +44,7 @@ from lookbook.ranking import (
 from lookbook.touchpoints.api import RecItem
 from lookbook.touchpoints.common import IN_STOCK, popularity_affinity
 from lookbook.vision.base import DetectedGarment, GarmentDetector, ImageLike, to_rgb_array
-from lookbook.vision.framing import FramingConfig, catalog_background, framed_crops
+from lookbook.vision.framing import FramingConfig, framed_crops
 
 if TYPE_CHECKING:
     from lookbook.project.layout import ProjectPaths
@@ -82,10 +82,9 @@ class ShopTheLookConfig:
     (closeness to its garments' anchors) and the user; ``min_confidence`` drops weak garments.
 
     ``detector``: ``"auto"`` (the project's trained box detector when its build made one, else the
-    pose detector), ``"box"`` or ``"pose"``. ``colour_weight``: how much the colour signature
-    counts beside the CNN cosine when matching a crop to catalog pictures (1.0: best of 0, 0.5,
-    1, 2, 4 for anchor recall@5 with true boxes on the demo fashion world, 0.70 against 0.44 for
-    the CNN alone). ``framing``: how crops are reframed before the CNN sees them.
+    pose detector), ``"box"`` or ``"pose"``. ``framing``: how crops are reframed before the CNN
+    sees them (the colour weight of the matching is the project's, fixed when its look space was
+    built: ``lookbook.project.spaces.LOOK_COLOUR_WEIGHT``).
     """
 
     anchors: int = 5
@@ -94,7 +93,6 @@ class ShopTheLookConfig:
     min_confidence: float = 0.3
     k: int = 20
     detector: str = "auto"
-    colour_weight: float = 1.0
     framing: FramingConfig = field(default_factory=FramingConfig)
 
     def __post_init__(self) -> None:
@@ -106,8 +104,6 @@ class ShopTheLookConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise LookbookError(f"ShopTheLookConfig.{name}: expected an integer >= 1, got {value!r}")
-        if not self.colour_weight >= 0.0:
-            raise LookbookError(f"ShopTheLookConfig.colour_weight: expected >= 0, got {self.colour_weight!r}")
         if not 0.0 <= self.alpha <= 1.0 or not 0.0 <= self.min_confidence <= 1.0:
             raise LookbookError(
                 f"ShopTheLookConfig alpha / min_confidence: expected shares in [0, 1], "
@@ -246,55 +242,6 @@ class Look:
         }
 
 
-@dataclass(frozen=True, eq=False)
-class CatalogLooks:
-    """What a crop is matched against: per catalog item, its picture's CNN features and colour
-    signature (row-aligned with ``item_ids``). Built once per project (``vectors/looks.npz``)."""
-
-    item_ids: npt.NDArray[np.str_]
-    image: F32
-    colour: F32
-    background: tuple[int, int, int]
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, item_ids=self.item_ids, image=self.image, colour=self.colour,
-                 background=np.asarray(self.background))  # fmt: skip
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path) -> CatalogLooks:
-        with np.load(path) as z:
-            bg = tuple(int(v) for v in z["background"])
-            return cls(z["item_ids"].astype(str), z["image"], z["colour"], (bg[0], bg[1], bg[2]))
-
-
-def catalog_looks(
-    images: Sequence[Path | str | None],
-    item_ids: Sequence[str],
-    encoder: Any,
-    background: tuple[int, int, int] | None = None,
-    show_progress: bool = False,
-) -> CatalogLooks:
-    """CNN features (through the encoder's feature cache) and colour signatures of the catalog
-    pictures ``images`` of ``item_ids``; the background is estimated from them unless given."""
-    from lookbook.vision.colour import catalog_signatures
-
-    if background is None:
-        step = max(1, len(images) // 32)
-        background = catalog_background(list(images[::step][:32]))
-    present = [j for j, im in enumerate(images) if im is not None]
-    image = np.zeros((len(images), encoder.dim), np.float32)
-    if present:
-        image[present] = encoder.encode([str(images[j]) for j in present], show_progress=show_progress)
-    colour = catalog_signatures(list(images), background)
-    return CatalogLooks(np.asarray(item_ids, dtype=str), image, colour, background)
-
-
-def looks_path(paths: ProjectPaths) -> Path:
-    return paths.vectors / "looks.npz"
-
-
 def photos_path(paths: ProjectPaths) -> Path:
     return paths.vectors / "photos.json"
 
@@ -303,11 +250,10 @@ class ShopTheLook:
     """Photo in, garments and recommendations out, for one open ``Shop``.
 
     Loads the project's detector and the image encoder at the resolution the catalog was encoded
-    at, and the catalog's pictures' features (``CatalogLooks``, computed and saved on first use,
-    extended for items added since). Each garment's crop is framed like a catalog picture, and its
-    anchors are the in-stock items of its slot whose pictures are nearest by CNN cosine plus
-    ``colour_weight`` times colour-signature similarity: an exact, vectorised scan (the slot's
-    items are thousands; a look has a handful of garments).
+    at. Each garment's crop is framed like a catalog picture and its anchors are the nearest
+    in-stock items of its slot in the project's ``look`` space (picture CNN features beside colour
+    signatures, ``lookbook.project.spaces``): one filtered index query per garment, so items added,
+    sold or restocked while serving are matched at once, like every other touchpoint.
     """
 
     def __init__(
@@ -320,108 +266,68 @@ class ShopTheLook:
         from lookbook.encoders.image import ImageEncoder, ImageEncoderConfig
         from lookbook.project.detector import load_project_detector
         from lookbook.project.layout import encoded_resolution
+        from lookbook.project.spaces import LOOK_SPACE, looks_meta
 
+        meta = looks_meta(shop.paths)
+        if meta is None or LOOK_SPACE not in shop.spaces.indexes:
+            raise LookbookError(
+                f"project {shop.paths.root}: no look space (built before shop the look); "
+                f"run `lookbook build` again to add it"
+            )
         self.shop = shop
         self.config = config or ShopTheLookConfig()
         self.detector = detector or load_project_detector(shop.paths, self.config.detector)
         resolution = encoded_resolution(shop.paths)
-        self.image_encoder = ImageEncoder(
-            ImageEncoderConfig(resolution=resolution, threads=1), cache_dir=shop.paths.root / "cache"
-        )
-        self._lock = threading.Lock()
-        self._looks = self._load_looks()
-        self._rows: tuple[int, I64, npt.NDArray[np.bool_]] | None = None
+        self.image_encoder = ImageEncoder(ImageEncoderConfig(resolution=resolution, threads=1))
+        bg = meta["background"]
+        self.background = (int(bg[0]), int(bg[1]), int(bg[2]))
+        self.colour_weight = float(meta["colour_weight"])
         self._photos: list[PhotoAnchors] | None = None
+        self._photos_lock = threading.Lock()
         log.info(
-            "shop the look: %s detector, %d px crops, background %s, %d catalog pictures",
-            type(self.detector).__name__, resolution, self.background, len(self._looks.item_ids),
+            "shop the look: %s detector, %d px crops, background %s, colour weight %.2f",
+            type(self.detector).__name__, resolution, self.background, self.colour_weight,
         )  # fmt: skip
-
-    @property
-    def background(self) -> tuple[int, int, int]:
-        return self._looks.background
-
-    def _load_looks(self) -> CatalogLooks:
-        path = looks_path(self.shop.paths)
-        ids = [str(i) for i in self.shop.state.catalog.ids.ids]
-        if path.exists():
-            looks = CatalogLooks.load(path)
-        else:  # a project built before the looks stage existed
-            log.info("shop the look: features of %d catalog pictures (once per project)", len(ids))
-            images = [self.shop.image_path(i) for i in ids]
-            looks = catalog_looks(images, ids, self.image_encoder, show_progress=len(ids) > 500)
-            looks.save(path)
-        return self._extended(looks, ids)
-
-    def _extended(self, looks: CatalogLooks, ids: Sequence[str]) -> CatalogLooks:
-        known = set(looks.item_ids.tolist())
-        missing = [i for i in ids if i not in known]
-        if not missing:
-            return looks
-        images = [self.shop.image_path(i) for i in missing]
-        more = catalog_looks(images, missing, self.image_encoder, looks.background)
-        return CatalogLooks(
-            np.concatenate([looks.item_ids, more.item_ids]),
-            np.vstack([looks.image, more.image]),
-            np.vstack([looks.colour, more.colour]),
-            looks.background,
-        )
-
-    def _catalog_rows(self, state: CatalogState) -> tuple[I64, npt.NDArray[np.bool_]]:
-        """Row of each catalog row's picture features, and whether it has a picture at all (the
-        catalog grows while serving; an item without a picture cannot be matched to a crop)."""
-        n = len(state.catalog.ids.ids)
-        with self._lock:
-            if self._rows is not None and self._rows[0] == n:
-                return self._rows[1], self._rows[2]
-            ids = [str(i) for i in state.catalog.ids.ids]
-            self._looks = self._extended(self._looks, ids)
-            lookup = {item: j for j, item in enumerate(self._looks.item_ids.tolist())}
-            rows = np.asarray([lookup[i] for i in ids], dtype=np.int64)  # once per catalog change
-            pictured = np.abs(self._looks.image[rows]).sum(axis=1) > 0
-            self._rows = (n, rows, pictured)
-            return rows, pictured
 
     # ------------------------------------------------------------------------------ steps
     def detect(self, image: ImageLike) -> list[DetectedGarment]:
         return [g for g in self.detector.detect(image) if g.confidence >= self.config.min_confidence]
 
-    def crop_features(self, image: ImageLike, garments: Sequence[DetectedGarment]) -> tuple[F32, F32]:
-        """CNN features of the garments' catalog-framed crops (mirrored crop averaged in) and their
-        colour signatures."""
+    def crop_vectors(self, image: ImageLike, garments: Sequence[DetectedGarment]) -> F32:
+        """Look-space query vectors of the garments' catalog-framed crops: CNN features (the mirrored
+        crop averaged in) beside the colour signature of the garment's pixels."""
+        from lookbook.project.spaces import look_vectors
         from lookbook.vision.colour import garment_signatures
 
+        width = self.shop.spaces.indexes["look"].dim
         if not garments:
-            return np.zeros((0, self.image_encoder.dim), np.float32), np.zeros((0, 64), np.float32)
+            return np.zeros((0, width), np.float32)
         framing = self.config.framing
         crops = framed_crops(image, garments, self.background, framing)
         feats = self.image_encoder.encode(crops, show_progress=False)
         if framing.flip:
             feats = feats.reshape(len(garments), 2, -1).mean(axis=1)
-        return feats.astype(np.float32), garment_signatures(image, garments)
+        return look_vectors(feats.astype(np.float32), garment_signatures(image, garments), self.colour_weight)
 
     def match(
         self, image: ImageLike, garments: Sequence[DetectedGarment], state: CatalogState | None = None
     ) -> list[GarmentAnchors]:
-        """Each garment's ``anchors`` best in-stock catalog items of its slot (the set of sets)."""
+        """Each garment's ``anchors`` nearest in-stock catalog items of its slot (the set of sets);
+        items without a picture (score 0 in the look space) are never anchors."""
+        from lookbook.project.spaces import LOOK_SPACE
+
         state = state or self.shop.state
-        if not garments:
-            return []
-        feats, sigs = self.crop_features(image, garments)
-        rows, pictured = self._catalog_rows(state)
-        looks = self._looks
-        w = self.config.colour_weight
-        score = looks.image[rows] @ feats.T + w * (looks.colour[rows] @ sigs.T)  # (n_items, n_garments)
-        c = state.catalog
-        usable = c.alive & c.in_stock & pictured
+        queries = self.crop_vectors(image, garments)
         out = []
-        for g, garment in enumerate(garments):  # a handful per photo
-            s = np.where(usable & (state.slots == str(garment.slot)), score[:, g], -np.inf)
-            k = min(self.config.anchors, int(np.isfinite(s).sum()))
-            top = np.argpartition(-s, k - 1)[:k] if k else np.zeros(0, np.int64)
-            top = top[np.argsort(-s[top], kind="stable")]
-            d = np.clip(1.0 - s[top] / (1.0 + w), 0.0, 2.0).astype(np.float32)
-            out.append(GarmentAnchors(str(garment.slot), garment.confidence, top.astype(np.int64), d))
+        for g, garment in enumerate(garments):  # one filtered query per garment: a handful per photo
+            flt = Eq("slot", str(garment.slot)) & IN_STOCK
+            found = self.shop.spaces.search(LOOK_SPACE, queries[g], self.config.anchors, filter=flt)
+            ids = [j for j in found.ids[0].tolist() if j]
+            scores = found.scores[0][: len(ids)]
+            rows = state.catalog.ids.lookup(ids, missing=-1)
+            keep = (rows >= 0) & (scores > 0)
+            d = (1.0 - scores[keep]).astype(np.float32)
+            out.append(GarmentAnchors(str(garment.slot), garment.confidence, rows[keep].astype(np.int64), d))
         return out
 
     def garment_preferences(self, sets: list[GarmentAnchors]) -> F32:
@@ -462,11 +368,12 @@ class ShopTheLook:
 
     def photos(self) -> list[PhotoAnchors]:
         """The project's community photos, mapped to the catalog by the build (none if it had none)."""
-        if self._photos is None:
-            path = photos_path(self.shop.paths)
-            data = json.loads(path.read_text()) if path.exists() else []
-            self._photos = [PhotoAnchors.from_dict(d) for d in data]
-        return self._photos
+        with self._photos_lock:
+            if self._photos is None:
+                path = photos_path(self.shop.paths)
+                data = json.loads(path.read_text()) if path.exists() else []
+                self._photos = [PhotoAnchors.from_dict(d) for d in data]
+            return self._photos
 
     def photo_image(self, photo_id: str) -> Path:
         """The file of one of the project's community photos."""
@@ -528,14 +435,12 @@ class PhotoAnchors:
 
 
 __all__ = [
-    "CatalogLooks",
     "FoundGarment",
     "GarmentAnchors",
     "Look",
     "PhotoAnchors",
     "ShopTheLook",
     "ShopTheLookConfig",
-    "catalog_looks",
     "garment_anchors",
     "garment_vectors",
     "photo_scores",
