@@ -25,7 +25,8 @@ def image_url(item_id: str) -> str:
     return "/images/" + quote(item_id, safe="")
 
 
-def rec_item(r: RecItem) -> dict[str, Any]:
+def _card(r: RecItem | AnchorItem) -> dict[str, Any]:
+    """The fields every product card shows, shared by recommendations and anchors."""
     return {
         "item_id": r.item_id,
         "title": r.title,
@@ -34,10 +35,12 @@ def rec_item(r: RecItem) -> dict[str, Any]:
         "slot": r.slot,
         "price": money(r.price),
         "in_stock": bool(r.in_stock),
-        "score": _finite(r.score),
-        "why": r.why,
         "image_url": image_url(r.item_id),
     }
+
+
+def rec_item(r: RecItem) -> dict[str, Any]:
+    return _card(r) | {"score": _finite(r.score), "why": r.why}
 
 
 def rec_items(items: Iterable[RecItem]) -> list[dict[str, Any]]:
@@ -70,17 +73,7 @@ def photo_url(photo_id: str) -> str:
 
 
 def anchor_item(a: AnchorItem) -> dict[str, Any]:
-    return {
-        "item_id": a.item_id,
-        "title": a.title,
-        "brand": a.brand,
-        "category": a.category,
-        "slot": a.slot,
-        "price": money(a.price),
-        "in_stock": bool(a.in_stock),
-        "distance": round(_finite(a.distance), 4),
-        "image_url": image_url(a.item_id),
-    }
+    return _card(a) | {"distance": round(_finite(a.distance), 4)}
 
 
 def garment(g: Garment) -> dict[str, Any]:
