@@ -76,8 +76,29 @@ class DetectedGarment:
         return Garment(box=self.box, slot=self.slot, item_id=item_id)
 
 
+class DetectorSettings:
+    """What every detector's config dataclass shares: the common threshold and cap as a
+    ``DetectorConfig``, and a dict round trip that ignores unknown keys (so a config saved by a
+    newer version with more fields still loads)."""
+
+    min_confidence: float
+    max_detections: int
+
+    @property
+    def detector(self) -> DetectorConfig:
+        return DetectorConfig(min_confidence=self.min_confidence, max_detections=self.max_detections)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 @dataclass(frozen=True)
-class DetectorConfig:
+class DetectorConfig(DetectorSettings):
     """Settings every detector shares.
 
     ``min_confidence`` 0.3: below it a region is more often wrong than right on the demo worlds'
@@ -91,14 +112,6 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         _check_unit(type(self).__name__, "min_confidence", self.min_confidence)
         _check_positive_int(type(self).__name__, "max_detections", self.max_detections)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @runtime_checkable

@@ -31,7 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -48,6 +48,7 @@ from lookbook.schema import Slot
 from lookbook.vision.base import (
     DetectedGarment,
     DetectorConfig,
+    DetectorSettings,
     ImageLike,
     LabelledPhoto,
     _check_positive_int,
@@ -67,7 +68,7 @@ F32 = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
-class BoxDetectorConfig:
+class BoxDetectorConfig(DetectorSettings):
     """Settings of ``BoxDetector``; every field has a default, validated on creation.
 
     ``input_size`` 224: the long side of the network input; the demo worlds' photos (256 x 384)
@@ -122,19 +123,6 @@ class BoxDetectorConfig:
             raise SchemaError(
                 f"{owner}.lr and gaussian_alpha: expected > 0, got {self.lr!r}, {self.gaussian_alpha!r}"
             )
-
-    @property
-    def detector(self) -> DetectorConfig:
-        """The shared detector settings (threshold, cap) as a ``DetectorConfig``."""
-        return DetectorConfig(min_confidence=self.min_confidence, max_detections=self.max_detections)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BoxDetectorConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 # ==================================================================================================

@@ -30,7 +30,7 @@ portrait) is not reported.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,7 @@ from lookbook.errors import LookbookError
 from lookbook.schema import Slot
 from lookbook.vision.base import (
     DetectedGarment,
-    DetectorConfig,
+    DetectorSettings,
     ImageLike,
     _check_positive_int,
     _check_unit,
@@ -69,7 +69,7 @@ _ARMS = (SHOULDER_L, SHOULDER_R, ELBOW_L, ELBOW_R)
 
 
 @dataclass(frozen=True)
-class PoseDetectorConfig:
+class PoseDetectorConfig(DetectorSettings):
     """Settings of ``PoseGarmentDetector``; every field has a default, validated on creation.
 
     ``model_complexity`` 1 is the bundled full pose model (2 would download weights at run time).
@@ -116,18 +116,6 @@ class PoseDetectorConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise LookbookError(f"{owner}.{name}: expected a number > 0, got {value!r}")
-
-    @property
-    def detector(self) -> DetectorConfig:
-        return DetectorConfig(min_confidence=self.min_confidence, max_detections=self.max_detections)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PoseDetectorConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
