@@ -8,7 +8,19 @@ import numpy as np
 import pytest
 
 from lookbook.errors import NotFound, SchemaError
-from lookbook.schema import Event, EventKind, Garment, IdMap, Item, ItemSet, Photo, SetSource, Slot, User
+from lookbook.schema import (
+    SLOT_COLOURS,
+    Event,
+    EventKind,
+    Garment,
+    IdMap,
+    Item,
+    ItemSet,
+    Photo,
+    SetSource,
+    Slot,
+    User,
+)
 
 
 def test_item_defaults_and_coercions() -> None:
@@ -96,3 +108,11 @@ def test_idmap_round_trip_and_missing() -> None:
     with pytest.raises(SchemaError, match="duplicate"):
         IdMap(["a", "a"])
     assert IdMap([]).lookup(["x"], missing=-1).tolist() == [-1]
+
+
+def test_every_slot_but_other_has_one_read_only_rgb_colour() -> None:
+    assert set(SLOT_COLOURS) == set(Slot) - {Slot.OTHER}
+    assert all(len(c) == 3 and all(0 <= v <= 255 for v in c) for c in SLOT_COLOURS.values())
+    assert SLOT_COLOURS.get("top") == SLOT_COLOURS[Slot.TOP]  # plain strings find their slot too
+    with pytest.raises(TypeError):
+        SLOT_COLOURS[Slot.TOP] = (0, 0, 0)  # type: ignore[index]

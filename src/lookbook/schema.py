@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "HOME_SLOTS",
     "ITEMSET_FIELDS",
     "ITEM_FIELDS",
+    "SLOT_COLOURS",
     "USER_FIELDS",
     "Domain",
     "Event",
@@ -98,6 +100,29 @@ HOME_SLOTS: tuple[Slot, ...] = (
     Slot.LAMP,
     Slot.SHELF,
     Slot.SIDE_TABLE,
+)
+
+#: One RGB colour per slot, the same in every picture Lookbook draws (detector overlays, the
+#: shop-the-look sheets, the serving page, a world's contact sheet), so a reader learns "red is a
+#: top" once. Plain data beside ``Slot`` because both ``datasets`` and ``vision`` draw with it.
+#: ``Slot.OTHER`` has no colour on purpose: each picture picks its own "no slot" fallback. Read-only.
+SLOT_COLOURS: Mapping[Slot, tuple[int, int, int]] = MappingProxyType(
+    {
+        Slot.TOP: (230, 25, 75),
+        Slot.BOTTOM: (0, 130, 200),
+        Slot.DRESS: (145, 30, 180),
+        Slot.OUTERWEAR: (245, 130, 48),
+        Slot.SHOES: (60, 180, 75),
+        Slot.BAG: (128, 128, 0),
+        Slot.ACCESSORY: (240, 50, 230),
+        Slot.SOFA: (230, 25, 75),
+        Slot.ARMCHAIR: (245, 130, 48),
+        Slot.COFFEE_TABLE: (0, 130, 200),
+        Slot.RUG: (145, 30, 180),
+        Slot.LAMP: (60, 180, 75),
+        Slot.SHELF: (128, 128, 0),
+        Slot.SIDE_TABLE: (240, 50, 230),
+    }
 )
 
 

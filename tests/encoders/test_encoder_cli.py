@@ -31,6 +31,7 @@ def _run(argv: list[str]) -> int:
     return args.func(args)
 
 
+@pytest.mark.slow
 def test_bench_encode_runs_on_50_items(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["--items", "50", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -20,16 +20,31 @@ from lookbook.evaluation.collaborative import (
     evaluate_models,
     evaluate_world,
     format_table,
-    rank_items,
 )
+from lookbook.models.collaborative.base import Recommender
 from lookbook.models.collaborative.baselines import PopularityRecommender
 from lookbook.models.collaborative.data import InteractionData
 from lookbook.models.collaborative.loading import interactions_from_arrays
+from lookbook.models.collaborative.topk import rank_items
 
 HM_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "hm"
 
 
-class FixedScores:
+class ScoresOnly(Recommender):
+    """A test model that only scores: no item similarity, no files."""
+
+    def _similar_scores(self, items: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _save(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def _load(cls, folder: Path) -> ScoresOnly:
+        raise NotImplementedError
+
+
+class FixedScores(ScoresOnly):
     """A model whose scores are given by id: ``{user_id: {item_id: score}}``, 0 elsewhere."""
 
     name = "fixed"
@@ -43,6 +58,7 @@ class FixedScores:
         for user, row in self.table.items():
             for item, value in row.items():
                 self.scores[data.user_ids.row(user), data.item_ids.row(item)] = value
+        self._record_fit(data)
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -181,7 +197,7 @@ def test_default_models_are_the_baselines_and_lookbook() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-class OracleScores:
+class OracleScores(ScoresOnly):
     """Scores by the world's true affinity; with ``known_only`` only items that have training events."""
 
     name = "oracle"
@@ -193,6 +209,7 @@ class OracleScores:
     def fit(self, data: InteractionData, *, show_progress: bool = False) -> OracleScores:
         self.data = data
         self.known = np.bincount(data.item, minlength=data.n_items) > 0
+        self._record_fit(data)
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:

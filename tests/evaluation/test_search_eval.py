@@ -86,6 +86,7 @@ def test_synonym_queries_say_the_colour_in_another_word(world_dir: Path) -> None
         _queries(world_dir, 30, seed=0, vocabulary="titles")
 
 
+@pytest.mark.slow
 def test_the_report_has_every_mode_and_figures_in_range(result: dict[str, Any]) -> None:
     assert result["queries"] == 100 and result["synonyms"]["queries"] == 60
     for block in (result, result["synonyms"]):
@@ -95,6 +96,7 @@ def test_the_report_has_every_mode_and_figures_in_range(result: dict[str, Any]) 
     assert 0.0 <= result["fusion"]["weight"] <= 1.0
 
 
+@pytest.mark.slow
 def test_hybrid_beats_both_retrievers_when_the_words_differ(result: dict[str, Any]) -> None:
     """Measured on both default worlds and small ones: with the colour in another word, fusion
     gains 0.03 to 0.05 NDCG@10 over the better single retriever."""
@@ -102,6 +104,7 @@ def test_hybrid_beats_both_retrievers_when_the_words_differ(result: dict[str, An
     assert max(ndcg["hybrid_rrf"], ndcg["hybrid_weighted"]) >= max(ndcg["sparse"], ndcg["dense"]) + 0.01
 
 
+@pytest.mark.slow
 def test_hybrid_keeps_up_with_bm25_when_the_words_are_the_catalogs(result: dict[str, Any]) -> None:
     """Canonical words are verbatim in the item texts, so BM25 leads dense; the validated weighted
     fusion stays within 0.015 of it (measured) and may not fall further."""

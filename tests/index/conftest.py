@@ -118,6 +118,10 @@ def _make_milvus(dim: int, path: Path) -> MilvusIndex:
 BACKENDS.append(Backend("milvus", _make_milvus, persistent=True))
 
 
-@pytest.fixture(params=BACKENDS, ids=lambda b: b.name)
+@pytest.fixture(
+    # Milvus runs as a server process (seconds to start, a core while it runs): its cases are slow.
+    params=[pytest.param(b, marks=pytest.mark.slow) if b.name == "milvus" else b for b in BACKENDS],
+    ids=lambda b: b.name,
+)
 def backend(request: pytest.FixtureRequest) -> Backend:
     return request.param

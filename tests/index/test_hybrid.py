@@ -13,7 +13,7 @@ from lookbook.errors import DimensionMismatch, SchemaError
 from lookbook.index import Eq, In, NumpyIndex, PayloadSchema, Range
 from lookbook.index.base import SearchResult
 from lookbook.index.filters import ITEM_PAYLOAD, Filter
-from lookbook.index.hybrid import Candidates, HybridConfig, HybridTextSearch, fuse, weighted_fusion
+from lookbook.index.hybrid import HybridConfig, HybridTextSearch, RetrieverResults, fuse, weighted_fusion
 from lookbook.index.payload_mask import PayloadTable
 from lookbook.index.qdrant_edge import QdrantEdgeIndex
 from lookbook.index.text import reciprocal_rank_fusion
@@ -265,4 +265,4 @@ def test_synonym_queries_are_found_by_dense_and_hybrid_and_missed_by_bm25() -> N
 def test_fuse_needs_the_lists_its_mode_uses() -> None:
     empty = SearchResult(np.full((1, 2), "", dtype=str), np.full((1, 2), -np.inf, np.float32))
     with pytest.raises(SchemaError, match=r"candidates\.dense"):
-        fuse(Candidates(sparse=empty, dense=None), 2, HybridConfig())
+        fuse(RetrieverResults(sparse=empty, dense=None), 2, HybridConfig())

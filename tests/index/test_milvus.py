@@ -35,6 +35,7 @@ def fresh(milvus_server: MilvusServer, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ configuration
+@pytest.mark.slow
 def test_a_uri_alone_configures_the_index(milvus_server: MilvusServer, tmp_path):
     port = urllib.parse.urlsplit(milvus_server.uri).port
     name = milvus_collection(tmp_path / "index")
@@ -85,6 +86,7 @@ TRICKY = [
 ]
 
 
+@pytest.mark.slow
 def test_ids_and_filter_values_with_quotes_round_trip(fresh):
     rng = np.random.default_rng(1)
     x = unit(rng, len(TRICKY) + 1)
@@ -202,6 +204,7 @@ def test_missing_values_filter_like_numpy_on_growing_and_sealed_segments(
 
 
 # ----------------------------------------------------------------------------------- engine limits
+@pytest.mark.slow
 def test_what_milvus_cannot_store_is_refused_before_the_engine(fresh):
     x = unit(np.random.default_rng(3), 1)
     fresh.upsert(["ok"], x, [{"brand": "b"}])
@@ -222,6 +225,7 @@ def test_what_milvus_cannot_store_is_refused_before_the_engine(fresh):
     assert fresh.count() == 1
 
 
+@pytest.mark.slow
 def test_closing_one_index_leaves_the_others_connected(fresh, milvus_server: MilvusServer):
     other = MilvusIndex(DIM, milvus_server.uri, collection=fresh.collection)
     x = unit(np.random.default_rng(4), 2)
@@ -232,6 +236,7 @@ def test_closing_one_index_leaves_the_others_connected(fresh, milvus_server: Mil
         other.count()
 
 
+@pytest.mark.slow
 def test_reopening_with_another_schema_is_refused(fresh, milvus_server: MilvusServer):
     with pytest.raises(SchemaError, match="payload fields"):
         MilvusIndex(
@@ -242,6 +247,7 @@ def test_reopening_with_another_schema_is_refused(fresh, milvus_server: MilvusSe
         MilvusIndex(DIM, milvus_server.uri, collection=fresh.collection, schema=other_kinds)
 
 
+@pytest.mark.slow
 def test_exact_ties_are_broken_by_id_like_numpy(fresh):
     rng = np.random.default_rng(5)
     same = np.tile(unit(rng, 1), (30, 1))

@@ -91,6 +91,7 @@ def test_a_sold_item_leaves_every_space():
         assert spaces.count(space) == 19
 
 
+@pytest.mark.slow
 def test_milvus_spaces_are_prefixed_collections(milvus_server):
     port = urllib.parse.urlsplit(milvus_server.uri).port
     prefix = "sp" + uuid.uuid4().hex[:8]

@@ -14,13 +14,10 @@ from lookbook.models.collaborative.baselines import (
     EASEConfig,
     EASERecommender,
     PopularityRecommender,
-    TunedALS,
-    TunedEASE,
-    tune,
-    tuned_als,
 )
 from lookbook.models.collaborative.data import EventWeights, InteractionData
 from lookbook.models.collaborative.loading import interactions_from_arrays, temporal_split
+from lookbook.models.collaborative.tuning import TunedALS, TunedEASE, tune, tuned_als
 
 
 def planted_log(

@@ -155,6 +155,7 @@ def test_unfitted_model_refuses_and_bad_input_names_the_field(data) -> None:
         TwoTowerRecommender(FAST).fit(dataclasses.replace(data, item_features=bad))
 
 
+@pytest.mark.slow
 def test_ids_only_two_tower_learns_without_content(data) -> None:
     train, test = temporal_split(dataclasses.replace(data, item_features=None), 0.2)
     result = evaluate_models(
@@ -171,6 +172,7 @@ def test_standardised_rows_have_zero_mean_unit_std_and_constant_rows_become_zero
     assert not z[1].any()
 
 
+@pytest.mark.slow
 def test_lookbook_blend_is_chosen_on_validation_and_beats_popularity(data) -> None:
     train, test = temporal_split(data, 0.2)
     cfg = LookbookConfig(two_tower=FAST, ease_l2=(10.0, 100.0), blend_weights=(0.0, 0.5, 1.0))
@@ -194,6 +196,7 @@ def test_lookbook_config_rejects_bad_weights() -> None:
         LookbookRecommender().score(np.array([0]))
 
 
+@pytest.mark.slow
 def test_lookbook_save_load_round_trip_scores_identically(data, tmp_path) -> None:
     cfg = LookbookConfig(two_tower=FAST, ease_l2=(10.0,), blend_weights=(0.5,))
     model = LookbookRecommender(cfg).fit(data)
@@ -203,6 +206,7 @@ def test_lookbook_save_load_round_trip_scores_identically(data, tmp_path) -> Non
     assert loaded.info["w"] == model.info["w"]
 
 
+@pytest.mark.slow
 def test_collaborative_benchmark_reports_fit_times_and_fold_in_latency(data) -> None:
     from lookbook.evaluation.bench_collaborative import CollaborativeBenchConfig, run_collaborative_benchmark
 

@@ -1,4 +1,7 @@
-"""The learned reranker: labels, grouped NDCG, features, training on a small world, persistence."""
+"""The learned reranker: labels, features, training on a small world, persistence.
+
+(The grouped and IPS NDCG it reports are tested with the other metrics, in ``tests/test_metrics.py``.)
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ import pytest
 from lookbook.datasets.synthetic import WorldConfig, make_synthetic_world
 from lookbook.datasets.synthetic.oracle import Oracle
 from lookbook.errors import NotFittedError, SchemaError
+from lookbook.metrics import grouped_ndcg
+from lookbook.pipeline.ranker_data import WorldRankerConfig, ranker_training_data_from_world
 from lookbook.ranking import (
     FEATURES,
     MISSING_TIME,
     Anchor,
     CatalogArrays,
     Debias,
-    EventLog,
     ImpressionLog,
     RankConfig,
     RankerConfig,
@@ -29,21 +33,20 @@ from lookbook.ranking import (
     feature_matrix,
     fit_ranker,
     from_rows,
-    grouped_ndcg,
     impression_labels,
-    ips_ndcg,
     rank,
     user_profiles,
 )
 from lookbook.ranking.reranker import _slates
-from lookbook.ranking.world import WorldRankerConfig, ranker_training_data_from_world
+from lookbook.schema import EVENT_KIND_CODES, IdMap
+from lookbook.tables import EventArrays
 
 from .conftest import NOW
 
 FAST = RankerConfig(num_threads=1, min_data_in_leaf=20, n_estimators=150)
 
 # --------------------------------------------------------------------------------------------------
-# labels and metrics, by hand
+# labels, by hand
 # --------------------------------------------------------------------------------------------------
 
 
@@ -56,47 +59,17 @@ def test_labels_are_purchase_2_click_1_within_the_window() -> None:
         timestamp=[100, 100, 100, 100],
         clicked=[True, True, False, False],
     )
-    events = EventLog(
-        user=[0, 0, 0, 1],
-        item=[5, 7, 6, 5],
-        kind=["purchase", "purchase", "click", "purchase"],
+    events = EventArrays(
+        user_rows=[0, 0, 0, 1],
+        item_rows=[5, 7, 6, 5],
+        kind=[EVENT_KIND_CODES[k] for k in ("purchase", "purchase", "click", "purchase")],
         timestamp=[200, 90_000, 101, 50],  # 7 is bought a day and more later; user 1 bought before
+        position=[-1, -1, -1, -1],
+        users=IdMap(["u0", "u1"], name="user_id"),
+        items=IdMap([f"sku-{i}" for i in range(8)], name="item_id"),
     )
     assert impression_labels(imp, events, window_s=86_400).tolist() == [2, 1, 0, 0]
     assert impression_labels(imp, events, window_s=100_000).tolist() == [2, 1, 2, 0]
-
-
-def test_grouped_ndcg_by_hand() -> None:
-    # group 0: gains [0, 1, 3] scored [3, 2, 1] -> DCG = 0 + 1/log2(3) + 3/2 ; ideal = 3 + 1/log2(3)
-    # group 1: no gain -> NaN
-    scores = np.asarray([3.0, 2.0, 1.0, 0.5, 0.2])
-    gains = np.asarray([0.0, 1.0, 3.0, 0.0, 0.0])
-    out = grouped_ndcg(scores, gains, np.asarray([0, 3]), np.asarray([3, 2]), k=10)
-    expected = (1 / np.log2(3) + 3 / 2) / (3 + 1 / np.log2(3))
-    assert out[0] == pytest.approx(expected) and np.isnan(out[1])
-    # k cuts: at k=1 only the first item counts
-    assert grouped_ndcg(scores, gains, np.asarray([0]), np.asarray([3]), k=1)[0] == pytest.approx(0.0)
-
-
-def test_ties_are_not_credited_with_the_logged_order() -> None:
-    gains = np.asarray([1.0, 0.0])
-    tied = np.zeros(2)
-    first = grouped_ndcg(tied, gains, np.asarray([0]), np.asarray([2]), 10, tie_break=np.asarray([0.0, 1.0]))
-    assert first[0] == pytest.approx(1 / np.log2(3))
-
-
-def test_ips_ndcg_keeps_the_weights_that_a_per_group_ndcg_cancels() -> None:
-    # two one-click slates: the click at the bottom of slate 1 is weighted 4 (seen 1/4 as often)
-    gains = np.asarray([1.0, 0.0, 0.0, 1.0])
-    weights = np.asarray([1.0, 1.0, 1.0, 4.0])
-    starts, sizes = np.asarray([0, 2]), np.asarray([2, 2])
-    top_first = np.asarray([1.0, 0.0, 1.0, 0.0])  # ranks slate 0 right, slate 1 wrong
-    bottom_first = np.asarray([0.0, 1.0, 0.0, 1.0])  # the reverse
-    d2 = 1 / np.log2(3)
-    assert ips_ndcg(top_first, gains, weights, starts, sizes, 10) == pytest.approx((1 + 4 * d2) / 5)
-    assert ips_ndcg(bottom_first, gains, weights, starts, sizes, 10) == pytest.approx((d2 + 4) / 5)
-    plain = [np.mean(grouped_ndcg(s, gains, starts, sizes, 10)) for s in (top_first, bottom_first)]
-    assert plain[0] == pytest.approx(plain[1])  # blind to which slate was right
 
 
 # --------------------------------------------------------------------------------------------------

@@ -292,6 +292,10 @@ class CatalogShop:
             "model_versions": {"catalog_rules": "1", "preference": "none"},
         }
 
+    def shop_the_look(self, k: int = 20) -> None:
+        """No project behind this shop: no detector, no picture features, so no shop the look."""
+        return None
+
     def close(self) -> None:
         self.closed = True
 
@@ -350,9 +354,9 @@ def copy_project(built_project: Path, tmp_path_factory: pytest.TempPathFactory, 
 def serve_real_shop(project: Path, config: Any = None) -> Iterator[Served]:
     """``lookbook.touchpoints.shop.Shop`` opened on ``project`` behind a real uvicorn server."""
     from lookbook.serving import ServeConfig, create_app, serve_in_thread
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
 
-    shop = Shop.open(project)
+    shop = open_shop(project)
     try:
         app = create_app(shop, config or ServeConfig(api_key=API_KEY))
         with serve_in_thread(app, timeout=120) as running:
@@ -403,7 +407,8 @@ def write_community_photos(served: Served, photos: dict[str, tuple[Path, bool, f
 
     import numpy as np
 
-    from lookbook.touchpoints.shop_the_look import FoundGarment, PhotoAnchors, photos_path
+    from lookbook.touchpoints.api import FoundGarment, PhotoAnchors
+    from lookbook.touchpoints.shop_the_look import photos_path
 
     shop = served.shop
     engine = served.app.state.looks.engine()

@@ -27,6 +27,9 @@ pytest.importorskip("playwright.sync_api", reason="playwright is in the test ext
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "scripts" / "install-chromium.sh"
 
+# a real browser against a built project (and the Chromium install): the slow lane only
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def chromium_binary() -> Path:

@@ -130,6 +130,7 @@ def _assert_clean(report: FuzzReport, started: float) -> None:
     assert report.statuses[200] > 50, "the fuzz barely reached the endpoints' happy paths"
 
 
+@pytest.mark.slow
 def test_fuzzing_the_api_over_the_catalog_shop_gives_no_5xx(served):
     started = time.perf_counter()
     report = fuzz(served.url, Anchors.from_server(served.url), examples=25)

@@ -8,9 +8,9 @@ import numpy as np
 
 from lookbook.schema import EVENT_KIND_CODES, Event, Item, User
 from lookbook.store import Store
+from lookbook.tables import EventArrays
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-US = 1_000_000
 
 
 def _t(minutes: int) -> datetime:
@@ -48,20 +48,14 @@ def test_event_arrays_by_hand(catalog: Store) -> None:
         codes["click"],
         codes["purchase"],
     ]
-    start = int(T0.timestamp()) * US
-    assert ea.timestamp_us.tolist() == [
-        start,
-        start + 600 * US,
-        start + 600 * US,
-        start + 1200 * US,
-        start + 1800 * US,
-    ]
+    start = int(T0.timestamp())  # epoch seconds
+    assert ea.timestamp.tolist() == [start, start + 600, start + 600, start + 1200, start + 1800]
     assert ea.position.tolist() == [-1, 4, -1, -1, 0]
     assert (
         ea.user_rows.dtype,
         ea.item_rows.dtype,
         ea.kind.dtype,
-        ea.timestamp_us.dtype,
+        ea.timestamp.dtype,
         ea.position.dtype,
     ) == (
         np.int32,
@@ -110,3 +104,23 @@ def test_appending_items_keeps_existing_rows(catalog: Store) -> None:
     catalog.upsert_items([Item("sku-7", "New arrival")])
     after = catalog.event_arrays()
     assert np.array_equal(before.item_rows, after.item_rows) and after.items.row("sku-7") == 6
+
+
+def test_event_arrays_is_the_shared_container(catalog: Store) -> None:
+    _events(catalog)
+    assert isinstance(catalog.event_arrays(), EventArrays)
+
+
+def test_sub_second_times_floor_to_the_second_and_keep_their_order(catalog: Store) -> None:
+    catalog.append_events(
+        [
+            Event("ana", "sku-1", "click", T0 + timedelta(seconds=1, microseconds=900_000)),
+            Event("ana", "sku-2", "click", T0 + timedelta(seconds=1, microseconds=100_000)),
+            Event("ana", "sku-3", "click", T0 - timedelta(microseconds=1)),
+            Event("ana", "sku-4", "view", datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC)),
+        ]
+    )
+    ea = catalog.event_arrays()
+    start = int(T0.timestamp())
+    assert ea.items.to_ids(ea.item_rows).tolist() == ["sku-4", "sku-3", "sku-2", "sku-1"]
+    assert ea.timestamp.tolist() == [-1, start - 1, start + 1, start + 1]  # floored, before 1970 too

@@ -10,23 +10,24 @@ import pytest
 
 from lookbook.errors import NotFound, SchemaError
 from lookbook.store import open_store
-from lookbook.touchpoints.shop import Shop
+from lookbook.touchpoints.factory import open_shop
+from lookbook.touchpoints.shop import ProjectShop
 
 
 @pytest.fixture(scope="module")
 def shop(built_project: Path):
-    s = Shop.open(built_project)
+    s = open_shop(built_project)
     yield s
     s.close()
 
 
-def _items(shop: Shop) -> dict[str, dict]:
+def _items(shop: ProjectShop) -> dict[str, dict]:
     return {r["item_id"]: r for r in shop.store.items_table().to_pylist()}
 
 
 def test_a_second_build_redoes_nothing(built_project: Path):
     from lookbook.datasets.world import load_world
-    from lookbook.project.build import BuildConfig, build_project
+    from lookbook.pipeline.build import BuildConfig, build_project
 
     record = json.loads((built_project / "build.json").read_text())["stages"]
     assert {"ingest", "encode", "compatibility", "preference", "index"} <= set(record)
@@ -36,7 +37,7 @@ def test_a_second_build_redoes_nothing(built_project: Path):
     assert all(r.get("skipped") for r in report.values()), report
 
 
-def test_home_feed_respects_the_users_constraints(shop: Shop):
+def test_home_feed_respects_the_users_constraints(shop: ProjectShop):
     user = shop.demo_users(1)[0]
     rows, kinds, _ = shop.users.get(user)
     bought = {shop.state.catalog.ids.ids[r] for r, k in zip(rows, kinds, strict=True) if k == 4}
@@ -56,12 +57,12 @@ def test_home_feed_respects_the_users_constraints(shop: Shop):
     assert scores == sorted(scores, reverse=True) or len(scores) > 1  # diversity may reorder, never empty
 
 
-def test_an_anonymous_visitor_gets_popular_items(shop: Shop):
+def test_an_anonymous_visitor_gets_popular_items(shop: ProjectShop):
     feed = shop.home_feed(None, k=8)
     assert feed[0].key == "popular" and len(feed[0].items) == 8
 
 
-def test_similar_items_share_the_heros_slot_and_exclude_it(shop: Shop):
+def test_similar_items_share_the_heros_slot_and_exclude_it(shop: ProjectShop):
     items = _items(shop)
     hero = next(i for i, r in items.items() if r["in_stock"] and r["slot"] == "top")
     recs = shop.similar(hero, shop.demo_users(1)[0], k=8)
@@ -71,7 +72,7 @@ def test_similar_items_share_the_heros_slot_and_exclude_it(shop: Shop):
     assert all("similar to" in r.why for r in recs)
 
 
-def test_complete_the_look_comes_from_other_slots_and_honours_an_attribute(shop: Shop):
+def test_complete_the_look_comes_from_other_slots_and_honours_an_attribute(shop: ProjectShop):
     items = _items(shop)
     hero = next(i for i, r in items.items() if r["in_stock"] and r["slot"] == "bottom")
     look = shop.complete_the_look(hero, per_slot=3)
@@ -87,7 +88,7 @@ def test_complete_the_look_comes_from_other_slots_and_honours_an_attribute(shop:
             assert common in dict(items[r.item_id]["attributes"]).values()
 
 
-def test_search_and_category_pages(shop: Shop):
+def test_search_and_category_pages(shop: ProjectShop):
     items = _items(shop)
     some = next(r for r in items.values() if r["in_stock"])
     found = shop.search(some["title"], k=10)
@@ -97,7 +98,7 @@ def test_search_and_category_pages(shop: Shop):
     assert page and {items[r.item_id]["category"] for r in page} == {some["category"]}
 
 
-def test_bad_requests_name_the_field(shop: Shop):
+def test_bad_requests_name_the_field(shop: ProjectShop):
     with pytest.raises(NotFound, match="user_id"):
         shop.home_feed("nobody")
     with pytest.raises(SchemaError, match="k: expected"):
@@ -124,7 +125,7 @@ def test_bad_requests_name_the_field(shop: Shop):
 def test_new_items_and_sold_items_reach_every_page_at_once(built_project: Path, tmp_path, project_copy):
     copy = tmp_path / "project"
     project_copy(built_project, copy)
-    with Shop.open(copy) as shop:
+    with open_shop(copy) as shop:
         items = _items(shop)
         base = next(r for r in items.values() if r["in_stock"] and r["slot"] == "top")
         image = shop.image_path(base["item_id"])
@@ -162,7 +163,7 @@ def test_new_items_and_sold_items_reach_every_page_at_once(built_project: Path, 
 def test_events_move_a_new_users_feed_at_once(built_project: Path, tmp_path, project_copy):
     copy = tmp_path / "project"
     project_copy(built_project, copy)
-    with Shop.open(copy) as shop:
+    with open_shop(copy) as shop:
         assert shop.home_feed(None, k=5)[0].key == "popular"
         items = _items(shop)
         shoes = [i for i, r in items.items() if r["slot"] == "shoes" and r["in_stock"]][:3]
@@ -197,7 +198,7 @@ def test_the_build_command_reports_every_stage_up_to_date(
 def test_the_response_cache_never_outlives_a_write(built_project: Path, tmp_path, project_copy):
     copy = tmp_path / "project"
     project_copy(built_project, copy)
-    with Shop.open(copy) as shop:
+    with open_shop(copy) as shop:
         user = shop.demo_users(1)[0]
         feed = shop.home_feed(user, k=10)
         assert shop.home_feed(user, k=10) is feed  # unchanged: reused
@@ -209,3 +210,32 @@ def test_the_response_cache_never_outlives_a_write(built_project: Path, tmp_path
         sold = after_event[0].items[0].item_id
         shop.delete_items([sold])
         assert sold not in {r.item_id for c in shop.home_feed(user, k=10) for r in c.items}
+
+
+def test_the_project_shop_is_the_protocol_the_serving_layer_uses(shop: ProjectShop):
+    from lookbook.touchpoints.api import LookTouchpoint, Shop
+
+    assert isinstance(shop, Shop)
+    looks = shop.shop_the_look(k=5)
+    assert looks is None or isinstance(looks, LookTouchpoint)
+
+
+def test_reads_and_the_writer_share_one_live_state(shop: ProjectShop):
+    """A write replaces the snapshot the touchpoints read: both sides hold the same ``LiveState``."""
+    assert shop.writer.live is shop.live
+    assert shop.state is shop.live.state and shop.users is shop.live.users
+
+
+def test_opening_a_shop_leaves_the_process_thread_settings_alone(built_project: Path, tmp_path, project_copy):
+    import torch
+    from threadpoolctl import threadpool_info
+
+    def threads() -> tuple[int, dict[str, int]]:
+        return torch.get_num_threads(), {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+
+    copy = project_copy(built_project, tmp_path / "project")
+    torch_before, blas_before = threads()
+    with open_shop(copy):
+        torch_after, blas_after = threads()
+    assert torch_after == torch_before
+    assert {k: blas_after[k] for k in blas_before} == blas_before

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lookbook.errors import DimensionMismatch, NotFound
-from lookbook.touchpoints.shop import Shop
+from lookbook.touchpoints.factory import open_shop
+from lookbook.touchpoints.shop import ProjectShop
 from lookbook.touchpoints.shop_the_look import (
     GarmentAnchors,
     garment_anchors,
@@ -21,12 +22,12 @@ from lookbook.touchpoints.shop_the_look import (
 
 @pytest.fixture(scope="module")
 def shop(built_project: Path):
-    s = Shop.open(built_project)
+    s = open_shop(built_project)
     yield s
     s.close()
 
 
-def _look(shop: Shop) -> tuple[list[int], list[str]]:
+def _look(shop: ProjectShop) -> tuple[list[int], list[str]]:
     """One in-stock item of each of three slots: a photo's true garments."""
     c, state = shop.state.catalog, shop.state
     rows, slots = [], []
@@ -37,7 +38,7 @@ def _look(shop: Shop) -> tuple[list[int], list[str]]:
     return rows, slots
 
 
-def test_each_garment_becomes_a_set_of_anchors_of_its_slot(shop: Shop):
+def test_each_garment_becomes_a_set_of_anchors_of_its_slot(shop: ProjectShop):
     rows, slots = _look(shop)
     crops = shop.state.content[rows] + 0.05 * np.random.default_rng(0).normal(
         size=(3, shop.state.content.shape[1])
@@ -69,7 +70,7 @@ def test_a_garment_vector_is_the_mean_of_its_anchors():
     assert v == pytest.approx(np.array([1, 1, 0]) / np.sqrt(2))
 
 
-def test_recommendations_merge_anchors_keeping_the_smallest_distance(shop: Shop):
+def test_recommendations_merge_anchors_keeping_the_smallest_distance(shop: ProjectShop):
     rows, slots = _look(shop)
     garments = garment_anchors(shop, shop.state.content[rows], slots, [0.9, 0.9, 0.1], k=3)
     user = shop.demo_users(1)[0]
@@ -114,7 +115,7 @@ class _KnownBoxes:
         return list(self.garments)
 
 
-def test_catalog_pictures_in_a_collage_map_back_to_themselves(shop: Shop):
+def test_catalog_pictures_in_a_collage_map_back_to_themselves(shop: ProjectShop):
     from PIL import Image
 
     from lookbook.touchpoints.shop_the_look import ShopTheLook
@@ -141,7 +142,7 @@ def test_catalog_pictures_in_a_collage_map_back_to_themselves(shop: Shop):
 
 
 @pytest.mark.realdata
-def test_a_real_photo_becomes_garments_anchors_and_a_photo_score(shop: Shop):
+def test_a_real_photo_becomes_garments_anchors_and_a_photo_score(shop: ProjectShop):
     from lookbook.touchpoints.shop_the_look import ShopTheLook
 
     pytest.importorskip("mediapipe")
@@ -214,7 +215,7 @@ def test_items_added_and_sold_while_serving_are_matched_at_once(built_project: P
     from lookbook.vision.base import DetectedGarment
 
     project = project_copy(built_project, tmp_path / "project")  # the module's shop holds the original
-    with Shop.open(project) as live:
+    with open_shop(project) as live:
         items = {r["item_id"]: r for r in live.store.items_table().to_pylist()}
         base = next(r for r in items.values() if r["in_stock"] and r["slot"] == "top")
         with Image.open(live.image_path(base["item_id"])) as im:

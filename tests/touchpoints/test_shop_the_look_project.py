@@ -10,14 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookbook.touchpoints.shop import Shop
+from lookbook.touchpoints.factory import open_shop
 from lookbook.touchpoints.shop_the_look import GarmentAnchors, ShopTheLook, garment_vectors, photo_scores
+
+# every test here shares a project built with a trained detector (over a minute on two cores)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def photo_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     from lookbook.datasets.synthetic import WorldConfig, make_synthetic_world
-    from lookbook.project.build import BuildConfig, build_project
+    from lookbook.pipeline.build import BuildConfig, build_project
 
     root = tmp_path_factory.mktemp("looks")
     cfg = WorldConfig(n_items=200, n_users=40, seed=5, n_photos=80, image_size=64)
@@ -34,7 +37,7 @@ def test_the_build_trains_a_detector_and_maps_every_photo(photo_project):
     assert report["photos"]["garments"] > 80, report["photos"]
     photos = json.loads((project / "vectors" / "photos.json").read_text())
     assert len(photos) == 80 and all((project / p["image"]).exists() for p in photos)
-    with Shop.open(project) as shop:
+    with open_shop(project) as shop:
         stl = ShopTheLook(shop)
         assert type(stl.detector).__name__ == "BoxDetector"
         assert stl.photo_image(photos[0]["photo_id"]).exists()
@@ -42,7 +45,7 @@ def test_the_build_trains_a_detector_and_maps_every_photo(photo_project):
 
 def test_the_photo_feed_ranks_photos_by_their_best_garment_for_the_user(photo_project):
     _, project, _ = photo_project
-    with Shop.open(project) as shop:
+    with open_shop(project) as shop:
         stl = ShopTheLook(shop)
         user = shop.demo_users(1)[0]
         feed = stl.photo_feed(user, k=10)

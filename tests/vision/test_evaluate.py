@@ -8,7 +8,7 @@ import pytest
 from lookbook.errors import SchemaError
 from lookbook.schema import Slot
 from lookbook.vision.base import DetectedGarment, LabelledPhoto
-from lookbook.vision.evaluate import average_precision, box_iou, detection_metrics, evaluate_detector
+from lookbook.vision.evaluate import box_iou, detection_metrics, evaluate_detector
 
 TRUTH = [
     LabelledPhoto(
@@ -64,13 +64,6 @@ def test_duplicates_count_as_false_positives() -> None:
     out = detection_metrics(dets, TRUTH)
     assert out["ap"]["shoes"] == pytest.approx(1.0)  # the duplicate ranks below the match
     assert out["precision"] == pytest.approx(3 / 4)
-
-
-def test_average_precision_all_point_interpolation() -> None:
-    # TP, FP, TP over 2 truths: precision envelope 1.0 up to recall 0.5, 2/3 up to 1.0
-    assert average_precision([1, 0, 1], 2) == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)
-    assert average_precision([], 3) == 0.0
-    assert np.isnan(average_precision([1], 0))
 
 
 def test_score_threshold_limits_precision_and_recall_not_ap() -> None:

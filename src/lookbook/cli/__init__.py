@@ -1,8 +1,11 @@
 """``lookbook <verb>``: the one entry point.
 
 Each verb lives in its own module under ``lookbook.cli`` with a ``register(subparsers)`` function
-that adds its parser and sets ``func``. This module only sets up logging, progress and exit codes,
-once, so that library code never configures handlers.
+that adds its parser and sets ``func``. A verb with sub-verbs in sibling modules (``evaluate``,
+``bench``) returns its sub-verb group from ``register``, and this module adds the siblings to it: the
+wiring lives here only, so a verb module imports the shared helpers (``_common``) and the library,
+never another verb. This module also sets up logging, progress and exit codes, once, so that library
+code never configures handlers.
 """
 
 from __future__ import annotations
@@ -11,14 +14,59 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from lookbook import __version__
-from lookbook.cli import bench, build, demo, evaluate, ingest, serve, shop_the_look, train, world
+from lookbook.cli import (
+    bench,
+    bench_collaborative,
+    bench_encode,
+    bench_index,
+    bench_look,
+    bench_rank,
+    bench_serve,
+    bench_store,
+    bench_world,
+    build,
+    demo,
+    evaluate,
+    evaluate_search,
+    evaluate_shop_the_look,
+    ingest,
+    serve,
+    shop_the_look,
+    train,
+    world,
+)
 from lookbook.errors import IngestError, LookbookError, NotFound
 
 log = logging.getLogger("lookbook")
 
-_VERBS = (world, ingest, build, train, evaluate, demo, bench, serve, shop_the_look)
+#: Every verb in ``--help`` order, each with the sibling modules that add sub-verbs to the group its
+#: ``register`` returns (in their ``--help`` order).
+_VERBS: tuple[tuple[ModuleType, tuple[ModuleType, ...]], ...] = (
+    (world, ()),
+    (ingest, ()),
+    (build, ()),
+    (train, ()),
+    (evaluate, (evaluate_search, evaluate_shop_the_look)),
+    (demo, ()),
+    (
+        bench,
+        (
+            bench_collaborative,
+            bench_encode,
+            bench_index,
+            bench_look,
+            bench_rank,
+            bench_serve,
+            bench_store,
+            bench_world,
+        ),
+    ),
+    (serve, ()),
+    (shop_the_look, ()),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for verb in _VERBS:
-        verb.register(sub)
+    for verb, siblings in _VERBS:
+        group = verb.register(sub)
+        for sibling in siblings:
+            sibling.register(group)
     return parser
 
 

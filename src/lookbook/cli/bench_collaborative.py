@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lookbook.cli._common import print_json
+from lookbook.cli._common import default_cache, print_json
 
 
 def register(bench_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +25,6 @@ def register(bench_sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 
 
 def run(args: argparse.Namespace) -> int:
-    from lookbook.cli.evaluate import default_cache
     from lookbook.evaluation.bench_collaborative import (
         CollaborativeBenchConfig,
         run_collaborative_benchmark,

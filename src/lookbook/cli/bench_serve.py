@@ -42,12 +42,14 @@ def run(args: argparse.Namespace) -> int:
         photo_anchor_sets,
         plot_alpha_sweep,
     )
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
+    from lookbook.touchpoints.threads import limit_math_threads
 
     record = json.loads((args.project / "build.json").read_text())["stages"]
     world = args.world or Path(record["ingest"]["report"].get("source") or "")
     result: dict[str, object] = {"project": str(args.project)}
-    with Shop.open(args.project) as shop:
+    limit_math_threads()  # as a serving process runs: one BLAS thread per request
+    with open_shop(args.project) as shop:
         rng = np.random.default_rng(0)
         users = [str(u) for u in rng.permutation(shop.users.users())[: args.users]]
         if not args.only_http:

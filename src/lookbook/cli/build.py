@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lookbook.cli._common import emit, print_json
+from lookbook.cli._common import default_cache, emit, print_json
 
 if TYPE_CHECKING:
     from lookbook.datasets.synthetic import WorldConfig
@@ -78,8 +78,7 @@ def ensure_world(cfg: WorldConfig, world_dir: Path, show_progress: bool) -> Worl
 
 
 def run(args: argparse.Namespace) -> int:
-    from lookbook.cli.evaluate import default_cache
-    from lookbook.project.build import BuildConfig, build_project
+    from lookbook.pipeline.build import BuildConfig, build_project
 
     world = load_build_source(args)
     cfg = BuildConfig(

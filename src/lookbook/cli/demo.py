@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lookbook.cli._common import emit, print_json
-from lookbook.cli.world import print_summary
+from lookbook.cli._common import default_cache, emit, print_json, print_summary
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from lookbook.cli.evaluate import default_cache
     from lookbook.datasets.contact_sheet import draw_contact_sheet
     from lookbook.datasets.synthetic import WorldConfig, make_synthetic_world
     from lookbook.datasets.synthetic.generate import GENERATOR_VERSION
     from lookbook.datasets.world import load_world
-    from lookbook.project.build import BuildConfig, build_project
+    from lookbook.pipeline.build import BuildConfig, build_project
 
     cfg = WorldConfig(domain=args.domain, n_items=args.items, n_users=args.users, seed=args.seed)
     world_dir = args.workdir / f"world-{cfg.domain.value}"
@@ -120,9 +118,11 @@ def run_demo(args: argparse.Namespace) -> int:
 def _serve(project: Path, port: int) -> None:
     from lookbook.serving import ServeConfig, create_app
     from lookbook.serving.server import run
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
+    from lookbook.touchpoints.threads import limit_math_threads
 
-    with Shop.open(project) as shop:
+    limit_math_threads()
+    with open_shop(project) as shop:
         emit(f"shop page: http://127.0.0.1:{port}/  (Ctrl-C stops it)")
         run(create_app(shop, ServeConfig(api_key=None, port=port)), host="127.0.0.1", port=port)
 
@@ -159,8 +159,9 @@ def _train_collaborative(world_dir: Path, features: Any, args: argparse.Namespac
     """Train the preference models on the first 80% of each user's events, score them against the
     held-out 20% and the world's true taste, and save the Lookbook model."""
     from lookbook.evaluation.collaborative import evaluate_world
-    from lookbook.models.collaborative.baselines import PopularityRecommender, TunedALS
+    from lookbook.models.collaborative.baselines import PopularityRecommender
     from lookbook.models.collaborative.hybrid import LookbookRecommender
+    from lookbook.models.collaborative.tuning import TunedALS
 
     lookbook = LookbookRecommender()
     models = {"popularity": PopularityRecommender(), "als": TunedALS(seed=args.seed), "lookbook": lookbook}
@@ -176,7 +177,6 @@ def _train_collaborative(world_dir: Path, features: Any, args: argparse.Namespac
 def _train_compatibility(world: Any, world_dir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     """Encode the catalog (cached), train the compatibility model on the world's training sets,
     compare it with the untrained baselines on the held-out sets, and save it."""
-    from lookbook.cli.evaluate import default_cache
     from lookbook.datasets.synthetic.oracle import Oracle
     from lookbook.encoders.content import encode_items
     from lookbook.evaluation.compatibility_suite import SuiteConfig, prepare_world, run_suite

@@ -1,67 +1,24 @@
-"""``lookbook evaluate ...``: measure models against the truth (demo worlds) or real data."""
+"""``lookbook evaluate ...``: measure models against the truth (demo worlds) or real data.
+
+This module adds the ``compatibility`` and ``collaborative`` models; the sibling modules
+``evaluate_search`` and ``evaluate_shop_the_look`` add theirs to the group that ``register`` returns
+(``lookbook.cli`` wires them), so no verb module imports another.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-from lookbook.cli import evaluate_search, evaluate_shop_the_look
-from lookbook.cli._common import emit, print_json
+from lookbook.cli._common import add_source_arguments, default_cache, emit, load_source, print_json
 
 log = logging.getLogger(__name__)
 
 
-def default_cache() -> Path:
-    """Where encoder features are cached: ``$LOOKBOOK_CACHE`` or ``runs/cache``."""
-    return Path(os.environ.get("LOOKBOOK_CACHE", "runs/cache"))
-
-
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--world DIR | --dataset hm|polyvore --path P`` plus the feature cache."""
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--world", type=Path, help="a demo world folder (truth from its oracle)")
-    source.add_argument("--dataset", choices=["hm", "polyvore"], help="a real data set (needs --path)")
-    parser.add_argument("--path", type=Path, help="the real data set's folder")
-    parser.add_argument(
-        "--cache", type=Path, default=None, help="feature cache (default $LOOKBOOK_CACHE or runs/cache)"
-    )
-    parser.add_argument(
-        "--resolution", type=int, default=128, help="image encoder input size in pixels (default 128)"
-    )
-
-
-def load_source(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """(world, oracle or None, content features) for the source the flags name."""
-    from lookbook.datasets import load_dataset, load_world
-    from lookbook.encoders.content import encode_items
-    from lookbook.encoders.image import ImageEncoderConfig
-    from lookbook.errors import LookbookError
-
-    oracle = None
-    if args.world is not None:
-        world = load_world(args.world)
-        if (args.world / "truth").exists():
-            from lookbook.datasets.synthetic.oracle import Oracle
-
-            oracle = Oracle.load(args.world)
-    else:
-        if args.path is None:
-            raise LookbookError(f"--path: required with --dataset {args.dataset}")
-        world = load_dataset(args.dataset, args.path)
-    features = encode_items(
-        world.items,
-        world.root,
-        cache_dir=args.cache or default_cache(),
-        image_config=ImageEncoderConfig(resolution=args.resolution),
-        show_progress=args.show_progress,
-    )
-    return world, oracle, features
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+    """Add ``evaluate`` and its two models; returns the model group the sibling modules add to."""
     parser = sub.add_parser("evaluate", help="measure models against the truth or real data")
     eval_sub = parser.add_subparsers(dest="evaluate", metavar="MODEL", required=True)
     compat = eval_sub.add_parser(
@@ -112,8 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="feature cache for --world (default $LOOKBOOK_CACHE or runs/cache)",
     )
     collab.set_defaults(func=_evaluate_collaborative, _parser=collab)
-    evaluate_search.register(eval_sub)
-    evaluate_shop_the_look.register(eval_sub)
+    return eval_sub
 
 
 def _evaluate_compatibility(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """``lookbook evaluate search``: BM25, dense and hybrid text search scored on a demo world's truth.
 
 A sibling module of ``evaluate`` (as the ``bench_*`` modules are of ``bench``) so that the search
-evaluation's flags live next to nothing else; ``evaluate.register`` adds it with one call.
+evaluation's flags live next to nothing else; ``lookbook.cli`` adds it to the group that
+``evaluate.register`` returns.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lookbook.cli._common import emit, print_json
+from lookbook.cli._common import default_cache, emit, print_json
 
 
 def register(eval_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,7 +51,6 @@ def register(eval_sub: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lookbook.cli.evaluate import default_cache
     from lookbook.evaluation.search import evaluate_search, format_table
 
     for flag, value in (("--queries", args.queries), ("--validation-queries", args.validation_queries)):

@@ -58,7 +58,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from lookbook.serving import ServeConfig, create_app
     from lookbook.serving.server import run
     from lookbook.touchpoints.config import TouchpointConfig
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
+    from lookbook.touchpoints.threads import limit_math_threads
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     config = ServeConfig(
@@ -71,7 +72,8 @@ def run_serve(args: argparse.Namespace) -> int:
     touchpoints = TouchpointConfig()
     if args.cache_seconds is not None:
         touchpoints = dataclasses.replace(touchpoints, response_cache_seconds=max(args.cache_seconds, 0.0))
-    shop = Shop.open(args.project, index=args.index, config=touchpoints)
+    limit_math_threads()
+    shop = open_shop(args.project, index=args.index, config=touchpoints)
     try:
         if api_key is None:
             log.warning("no API key (--api-key or $%s): writes are disabled", API_KEY_ENV)

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _run(args: argparse.Namespace) -> int:
     from lookbook.errors import NotFound
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
     from lookbook.touchpoints.shop_the_look import ShopTheLook, ShopTheLookConfig
 
     if args.k < 1 or args.anchors < 1:
@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.photo.is_file():
         raise NotFound(f"photo {args.photo}: no such file")
     config = ShopTheLookConfig(k=args.k, anchors=args.anchors, detector=args.detector)
-    with Shop.open(args.project) as shop:
+    with open_shop(args.project) as shop:
         look = ShopTheLook(shop, config).look(args.photo, args.user)
         if args.sheet is not None:
             from lookbook.vision.sheet import contact_sheet

@@ -8,8 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from lookbook.cli._common import emit
-from lookbook.cli.evaluate import add_source_arguments, load_source
+from lookbook.cli._common import add_source_arguments, emit, load_source, print_json
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _train_detector(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from lookbook.cli._common import print_json
     from lookbook.project.detector import detector_path
     from lookbook.project.layout import ProjectPaths
     from lookbook.vision.boxnet import BoxDetector, BoxDetectorConfig
@@ -98,11 +96,10 @@ def _train_detector(args: argparse.Namespace) -> int:
 
 
 def _train_ranker(args: argparse.Namespace) -> int:
-    from lookbook.cli._common import print_json
     from lookbook.datasets.world import load_world
     from lookbook.errors import LookbookError
+    from lookbook.pipeline.ranker import train_project_ranker
     from lookbook.project.layout import ProjectPaths
-    from lookbook.project.ranker import train_project_ranker
 
     if args.project is not None:
         record = json.loads((args.project / "build.json").read_text())["stages"]

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from lookbook.cli._common import emit, print_json
+from lookbook.cli._common import emit, print_json, print_summary
 
 log = logging.getLogger(__name__)
 
@@ -112,27 +112,3 @@ def _summary(args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
     return 0
-
-
-def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
-    """A short human-readable block: counts, then the breakdowns."""
-    lines = [f"world {summary.get('path', '')} ({summary.get('domain')})"]
-    for key in ("items", "users", "events", "sets", "photos", "impressions"):
-        lines.append(f"  {key:<12} {summary.get(key, 0):>12,}")
-    if "items_by_slot" in summary:
-        lines.append(
-            "  items by slot: " + ", ".join(f"{k} {v:,}" for k, v in sorted(summary["items_by_slot"].items()))
-        )
-    if "events_by_kind" in summary:
-        lines.append(
-            "  events by kind: " + ", ".join(f"{k} {v:,}" for k, v in summary["events_by_kind"].items())
-        )
-    if "price_median" in summary:
-        lines.append(
-            f"  median price {summary['price_median']:.2f}, in stock {summary['in_stock_share']:.1%}"
-        )
-    if "first_event" in summary:
-        lines.append(f"  events from {summary['first_event']} to {summary['last_event']}")
-    if "timings_s" in summary:
-        lines.append("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in summary["timings_s"].items()))
-    emit("\n".join(lines))

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from lookbook.datasets.synthetic.vocab import VOCABS
 from lookbook.datasets.world import World, load_world
 from lookbook.errors import LookbookError
-from lookbook.schema import Domain, Slot
+from lookbook.schema import SLOT_COLOURS, Domain, Slot
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +32,7 @@ _LABEL_W = 150
 _INK = (34, 34, 38)
 _MUTED = (118, 118, 126)
 _RULE = (226, 226, 230)
-_SLOT_COLOURS: dict[str, tuple[int, int, int]] = {
-    "top": (230, 57, 70),
-    "bottom": (29, 122, 190),
-    "dress": (156, 39, 176),
-    "outerwear": (245, 130, 32),
-    "shoes": (40, 160, 90),
-    "bag": (200, 160, 0),
-    "accessory": (0, 170, 190),
-    "sofa": (230, 57, 70),
-    "armchair": (29, 122, 190),
-    "coffee_table": (245, 130, 32),
-    "rug": (156, 39, 176),
-    "lamp": (200, 160, 0),
-    "shelf": (40, 160, 90),
-    "side_table": (0, 170, 190),
-    "other": (120, 120, 120),
-}
+_NO_SLOT = (120, 120, 120)  # a garment box with no slot (or ``other``); slots use SLOT_COLOURS
 
 
 @dataclass(frozen=True)
@@ -186,13 +170,13 @@ def _draw_photo(
     d.rectangle((x - 1, y - 1, x + w, y + h), outline=_RULE)
     garments = photo.get("garments") or []
     for g in garments:
-        colour = _SLOT_COLOURS.get(g["slot"] or "other", _SLOT_COLOURS["other"])
+        colour = SLOT_COLOURS.get(g["slot"] or "other", _NO_SLOT)
         box = (x + g["x0"] * scale, y + g["y0"] * scale, x + g["x1"] * scale - 1, y + g["y1"] * scale - 1)
         d.rectangle(box, outline=colour, width=3)
     # Tags go on top of every box, nudged down while they would cover an earlier tag.
     placed: list[tuple[float, float, float, float]] = []
     for g in garments:
-        colour = _SLOT_COLOURS.get(g["slot"] or "other", _SLOT_COLOURS["other"])
+        colour = SLOT_COLOURS.get(g["slot"] or "other", _NO_SLOT)
         x0, y0 = x + g["x0"] * scale, y + g["y0"] * scale
         label = (g["slot"] or "other").replace("_", " ")
         tw = d.textlength(label, font=font) + 8

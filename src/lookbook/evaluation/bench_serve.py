@@ -23,13 +23,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lookbook.metrics import ndcg_at_k
 from lookbook.ranking import Anchor, RankConfig, Relation, concat, from_search, rank
 from lookbook.touchpoints.common import IN_STOCK, live_rows
-from lookbook.touchpoints.shop import Shop
+from lookbook.touchpoints.shop import ProjectShop
 
 log = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
 K = 20
 
 
@@ -38,7 +40,7 @@ def _ms(times: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.median(a)), 3), "p99_ms": round(float(np.percentile(a, 99)), 3)}
 
 
-def inprocess_latency(shop: Shop, users: list[str], *, repeats: int = 3) -> dict[str, Any]:
+def inprocess_latency(shop: ProjectShop, users: list[str], *, repeats: int = 3) -> dict[str, Any]:
     """Median / p99 of single requests (after one warm-up pass), computed every time: the response
     cache is off here, so these are the cost of all stages."""
     saved = shop.config
@@ -49,7 +51,7 @@ def inprocess_latency(shop: Shop, users: list[str], *, repeats: int = 3) -> dict
         shop.config = saved
 
 
-def _inprocess_latency(shop: Shop, users: list[str], repeats: int) -> dict[str, Any]:
+def _inprocess_latency(shop: ProjectShop, users: list[str], repeats: int) -> dict[str, Any]:
     items = shop.state.catalog.ids.ids[live_rows(shop.state, np.ones(len(shop.state.catalog), bool))]
     rng = np.random.default_rng(0)
     heroes = rng.choice(items, size=len(users))
@@ -75,19 +77,24 @@ def _inprocess_latency(shop: Shop, users: list[str], repeats: int) -> dict[str, 
     }
 
 
-def _ndcg(shown: list[int], ideal: npt.NDArray[np.int64]) -> float:
-    discount = 1.0 / np.log2(np.arange(K) + 2.0)
-    relevant = set(ideal.tolist())
-    dcg = sum(discount[j] for j, r in enumerate(shown[:K]) if r in relevant)
-    return float(dcg / discount[: min(len(relevant), K)].sum())
+def _mean_ndcg(pages: list[tuple[npt.ArrayLike, I64]]) -> float:
+    """Mean NDCG@K over ``(shown rows, the user's true top K)`` pairs, one per user; NaN for none.
+
+    Binary gains (``lookbook.metrics.ndcg_at_k``): a shown item counts when it is among the user's
+    true top K, so the figure asks "did the page find what this user likes most", not how much.
+    """
+    if not pages:
+        return float("nan")
+    shown, ideal = zip(*pages, strict=True)
+    return ndcg_at_k(list(shown), list(ideal), K)
 
 
-def home_quality(shop: Shop, oracle: Any, users: list[str]) -> dict[str, float]:
+def home_quality(shop: ProjectShop, oracle: Any, users: list[str]) -> dict[str, float]:
     """Mean NDCG@20 against each user's true top 20 among the items the shop may show them."""
     state = shop.state
     c = state.catalog
     ids = c.ids.ids
-    out: dict[str, list[float]] = {"home": [], "popularity": [], "collaborative": []}
+    out: dict[str, list[tuple[npt.ArrayLike, I64]]] = {"home": [], "popularity": [], "collaborative": []}
     if shop.reranker is not None:
         out["home_reranked"] = []
     for user in users:  # a few hundred users; each step is vectorised over the catalog
@@ -98,8 +105,8 @@ def home_quality(shop: Shop, oracle: Any, users: list[str]) -> dict[str, float]:
         truth = oracle.affinity([user] * rows.size, ids[rows].tolist())
         ideal = rows[np.argsort(-truth, kind="stable")[:K]]
         feed = shop.home_feed(user, k=K)
-        shown = c.ids.lookup([r.item_id for r in feed[0].items], missing=-1).tolist()
-        out["home"].append(_ndcg(shown, ideal))
+        shown = c.ids.lookup([r.item_id for r in feed[0].items], missing=-1)
+        out["home"].append((shown, ideal))
         if "home_reranked" in out:
             on = dataclasses.replace(shop.config, use_reranker=True)
             saved, shop.config = shop.config, on
@@ -107,25 +114,23 @@ def home_quality(shop: Shop, oracle: Any, users: list[str]) -> dict[str, float]:
                 feed = shop.home_feed(user, k=K)
             finally:
                 shop.config = saved
-            shown = c.ids.lookup([r.item_id for r in feed[0].items], missing=-1).tolist()
-            out["home_reranked"].append(_ndcg(shown, ideal))
-        out["popularity"].append(
-            _ndcg(rows[np.argsort(-c.popularity[rows], kind="stable")[:K]].tolist(), ideal)
-        )
+            shown = c.ids.lookup([r.item_id for r in feed[0].items], missing=-1)
+            out["home_reranked"].append((shown, ideal))
+        out["popularity"].append((rows[np.argsort(-c.popularity[rows], kind="stable")[:K]], ideal))
         if a is not None:
-            out["collaborative"].append(_ndcg(rows[np.argsort(-a[rows], kind="stable")[:K]].tolist(), ideal))
-    return {f"{name}_ndcg20": round(float(np.mean(v)), 4) for name, v in out.items() if v}
+            out["collaborative"].append((rows[np.argsort(-a[rows], kind="stable")[:K]], ideal))
+    return {f"{name}_ndcg20": round(_mean_ndcg(v), 4) for name, v in out.items() if v}
 
 
 def alpha_sweep(
-    shop: Shop, oracle: Any, photos: list[list[str]], users: list[str], alphas: tuple[float, ...]
+    shop: ProjectShop, oracle: Any, photos: list[list[str]], users: list[str], alphas: tuple[float, ...]
 ) -> dict[str, list[float]]:
     """Per alpha: mean share of recommended items sharing the photo's dominant hidden style, and
     mean true-affinity NDCG@20 of the recommendations for the user."""
     state = shop.state
     c = state.catalog
     style_share = {a: [] for a in alphas}  # type: dict[float, list[float]]
-    taste = {a: [] for a in alphas}  # type: dict[float, list[float]]
+    taste: dict[float, list[tuple[npt.ArrayLike, I64]]] = {a: [] for a in alphas}
     for anchors, user in zip(photos, users, strict=False):
         rows = c.ids.lookup(anchors, missing=-1)
         rows = rows[rows >= 0]
@@ -151,11 +156,11 @@ def alpha_sweep(
             style_share[alpha].append(
                 float((oracle.item_style(c.ids.ids[shown].tolist()) == photo_style).mean())
             )
-            taste[alpha].append(_ndcg(shown.tolist(), ideal))
+            taste[alpha].append((shown, ideal))
     return {
         "alpha": list(alphas),
         "photo_style_share": [round(float(np.mean(style_share[a])), 4) for a in alphas],
-        "user_taste_ndcg20": [round(float(np.mean(taste[a])), 4) for a in alphas],
+        "user_taste_ndcg20": [round(_mean_ndcg(taste[a]), 4) for a in alphas],
     }
 
 

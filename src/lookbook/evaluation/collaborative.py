@@ -10,10 +10,11 @@ Three protocols share one core (``evaluate_models``):
   catalog rankable, plus two numbers only a world with a truth can give: NDCG against the users'
   true taste, and recall on items nobody touched in training.
 
-Definitions (one place; ``lookbook.evaluation.metrics`` does the counting):
+Definitions (one place; ``lookbook.metrics`` does the counting and ``score_fitted`` in
+``lookbook.models.collaborative.tuning``, which the models' own tuning shares, does the ranking):
 
 * A user's **train items** are the items they have any training event with (views and returns
-  included): they are never recommended back (``rank_items`` sets their score to ``-inf``).
+  included): they are never recommended back (``Recommender.recommend`` leaves them out).
 * A user's **test items** are the distinct items of their test events. ``Recall@k`` is
   ``hits / |test items|`` and ``NDCG@k`` uses binary gains with the ideal DCG over
   ``min(|test items|, k)``, both averaged over test users. Every test item is in the denominator,
@@ -32,21 +33,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import scipy.sparse as sp
-import scipy.stats
 
-from lookbook.errors import DimensionMismatch, LookbookError
-from lookbook.evaluation.metrics import coverage, ndcg_at_k, recall_at_k
+from lookbook.errors import LookbookError
+from lookbook.metrics import ndcg_at_k, recall_at_k
 from lookbook.models.collaborative.base import Recommender
-from lookbook.models.collaborative.baselines import PopularityRecommender, TunedALS, TunedEASE
+from lookbook.models.collaborative.baselines import PopularityRecommender
 from lookbook.models.collaborative.data import EventWeights, InteractionData
 from lookbook.models.collaborative.loading import (
     DEFAULT_WEIGHTS,
@@ -56,28 +54,35 @@ from lookbook.models.collaborative.loading import (
     temporal_split,
     unique_in_order,
 )
+from lookbook.models.collaborative.topk import rank_items, seen_matrix
+from lookbook.models.collaborative.tuning import (
+    EvalContext,
+    ExtraMetric,
+    Targets,
+    TunedALS,
+    TunedEASE,
+    score_fitted,
+)
+from lookbook.schema import EVENT_KIND_CODES, EventKind, IdMap
+from lookbook.tables import EventArrays
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "MODEL_NAMES",
-    "EvalContext",
-    "EventLog",
-    "ExtraMetric",
-    "Targets",
     "default_models",
     "evaluate_contract",
     "evaluate_hm",
     "evaluate_logs",
     "evaluate_models",
     "evaluate_world",
+    "events_from_csv",
+    "events_from_data",
     "format_table",
-    "rank_items",
-    "score_fitted",
+    "true_relevance",
 ]
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 #: The models ``default_models`` knows by name, in report order.
@@ -87,218 +92,8 @@ COLD_ITEM_K = 50
 
 
 # --------------------------------------------------------------------------------------------------
-# Ranking
+# Every model, ranked and counted the same way
 # --------------------------------------------------------------------------------------------------
-
-
-def seen_matrix(data: InteractionData) -> sp.csr_matrix:
-    """(n_users, n_items) boolean: the items each user has any event with (the "train items")."""
-    m = sp.csr_matrix(
-        (np.ones(data.user.size, dtype=np.float32), (data.user, data.item)),
-        shape=(data.n_users, data.n_items),
-    )
-    m.sum_duplicates()
-    return m.astype(bool)
-
-
-def rank_items(
-    model: Recommender, users: npt.ArrayLike, train_matrix: sp.spmatrix, k: int, *, batch_size: int = 1024
-) -> I64:
-    """``(len(users), k)`` item rows, best first, never one of the user's train items.
-
-    ``train_matrix`` is ``(n_users, n_items)``; its nonzeros are the items to leave out (their score
-    becomes ``-inf``, as do NaN scores). Users are scored ``batch_size`` at a time so memory stays
-    at ``batch_size * n_items`` floats. Ties are broken by the lower item row, so a ranking is
-    reproducible. A row with fewer than ``k`` rankable items is padded with ``-1``.
-    """
-    users = np.asarray(users, dtype=np.int64)
-    if k < 1:
-        raise LookbookError(f"rank_items k: expected >= 1, got {k}")
-    train = sp.csr_matrix(train_matrix)
-    n_items = train.shape[1]
-    width = min(k, n_items)
-    out = np.full((users.size, k), -1, dtype=np.int64)
-    for start in range(0, users.size, batch_size):
-        batch = users[start : start + batch_size]
-        scores = np.array(model.score(batch), dtype=np.float32, copy=True)
-        if scores.shape != (batch.size, n_items):
-            raise DimensionMismatch(
-                f"{getattr(model, 'name', type(model).__name__)}.score: expected shape "
-                f"({batch.size}, {n_items}), got {scores.shape}"
-            )
-        scores[np.isnan(scores)] = -np.inf
-        sub = train[batch]
-        scores[np.repeat(np.arange(batch.size), np.diff(sub.indptr)), sub.indices] = -np.inf
-        # The width-th best score per row; every item above it is in, and of the items tied with
-        # it, the lowest rows fill what is left (argpartition alone would pick tied items at random).
-        kth = np.partition(scores, n_items - width, axis=1)[:, n_items - width, None]
-        above = scores > kth
-        tied = scores == kth
-        take = above | (tied & (np.cumsum(tied, axis=1) <= width - above.sum(axis=1, keepdims=True)))
-        top = np.nonzero(take)[1].reshape(batch.size, width)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((top, -top_scores))
-        ranked = np.take_along_axis(top, order, axis=1)
-        ranked[np.take_along_axis(top_scores, order, axis=1) == -np.inf] = -1
-        out[start : start + batch.size, :width] = ranked
-    return out
-
-
-# --------------------------------------------------------------------------------------------------
-# Test targets and the shared context
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What the test asks for: each test user's distinct test items.
-
-    ``relevant`` is ``(len(users), width)`` padded with ``-1``. Item keys at or above the model's
-    ``n_items`` stand for test items outside the item universe (never seen in train): no ranking
-    can hit them, but they count in the recall denominator.
-    """
-
-    users: I64
-    relevant: I64
-
-    @classmethod
-    def from_pairs(cls, user: npt.ArrayLike, item_key: npt.ArrayLike) -> Targets:
-        """From aligned (user row, item key) arrays, duplicates removed; users come out sorted."""
-        user = np.asarray(user, dtype=np.int64)
-        key = np.asarray(item_key, dtype=np.int64)
-        if user.size == 0:
-            return cls(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.int64))
-        span = int(key.max()) + 1
-        pairs = np.unique(user * span + key)
-        pair_user, pair_item = pairs // span, pairs % span
-        users, starts, counts = np.unique(pair_user, return_index=True, return_counts=True)
-        relevant = np.full((users.size, int(counts.max())), -1, dtype=np.int64)
-        row = np.repeat(np.arange(users.size), counts)
-        relevant[row, np.arange(pairs.size) - starts[row]] = pair_item
-        return cls(users, relevant)
-
-    @classmethod
-    def from_data(cls, test: InteractionData) -> Targets:
-        return cls.from_pairs(test.user, test.item)
-
-    @property
-    def n_pairs(self) -> int:
-        return int((self.relevant >= 0).sum())
-
-
-@dataclass
-class EvalContext:
-    """Everything about one (train, test) pair that does not depend on the model, computed once."""
-
-    train: InteractionData
-    targets: Targets
-    k: int
-    seen: sp.csr_matrix = field(init=False)
-    popularity: PopularityRecommender = field(init=False)
-    popularity_cdf: F64 = field(init=False)
-    cold: npt.NDArray[np.bool_] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.seen = seen_matrix(self.train)
-        self.popularity = PopularityRecommender().fit(self.train)
-        item_popularity = self.popularity.score(np.zeros(1, dtype=np.int64))[0]
-        n = max(self.train.n_items, 1)
-        self.popularity_cdf = scipy.stats.rankdata(item_popularity, method="max") / n
-        self.cold = np.diff(self.seen.indptr)[self.targets.users] == 0
-
-    def rank(self, model: Recommender, width: int) -> I64:
-        """Top ``width`` of every test user (rows follow ``targets.users``); cold users by popularity."""
-        users = self.targets.users
-        ranked = np.full((users.size, width), -1, dtype=np.int64)
-        warm = ~self.cold
-        if warm.any():
-            ranked[warm] = rank_items(model, users[warm], self.seen, width)
-        if self.cold.any():
-            ranked[self.cold] = rank_items(self.popularity, users[self.cold], self.seen, width)
-        return ranked
-
-    def recall_ceiling(self) -> float:
-        """Mean over test users of ``min(reachable, k) / |test items|``: the best Recall@k possible.
-
-        Reachable test items are in the item universe and not among the user's train items.
-        """
-        rel = self.targets.relevant
-        if rel.shape[0] == 0:
-            return float("nan")
-        n_items = self.train.n_items
-        in_universe = (rel >= 0) & (rel < n_items)
-        users = np.broadcast_to(self.targets.users[:, None], rel.shape)
-        already = np.zeros(rel.shape, dtype=bool)
-        already[in_universe] = np.asarray(self.seen[users[in_universe], rel[in_universe]]).ravel()
-        reachable = (in_universe & ~already).sum(axis=1)
-        return float(np.mean(np.minimum(reachable, self.k) / np.maximum((rel >= 0).sum(axis=1), 1)))
-
-    def summary(self) -> dict[str, Any]:
-        rel = self.targets.relevant
-        return {
-            "n_users": self.train.n_users,
-            "n_items": self.train.n_items,
-            "n_train": int(self.train.user.size),
-            "n_test_users": int(self.targets.users.size),
-            "n_test_pairs": self.targets.n_pairs,
-            "cold_users": int(self.cold.sum()),
-            "test_pairs_outside_train": int((rel >= self.train.n_items).sum()),
-            "recall_ceiling": round(self.recall_ceiling(), 4),
-        }
-
-
-@dataclass(frozen=True)
-class ExtraMetric:
-    """A protocol-specific number read off each model's ranked lists (rows follow ``targets.users``).
-
-    ``width`` is how deep a list it needs; the harness ranks once, at the deepest width any metric
-    needs, and every metric reads a prefix of that one ranking.
-    """
-
-    name: str
-    width: int
-    compute: Callable[[I64], float | None]
-
-
-def score_fitted(
-    model: Recommender,
-    train: InteractionData,
-    targets: Targets,
-    k: int,
-    *,
-    context: EvalContext | None = None,
-    extra: Sequence[ExtraMetric] = (),
-    digits: int | None = 4,
-) -> dict[str, Any]:
-    """Rank with a fitted model and count: ``recall``, ``ndcg``, ``coverage``, ``popularity_percentile``.
-
-    Values are rounded to ``digits`` for reports; ``None`` keeps full precision (model selection
-    must not see two settings as tied because their fifth digits were cut off).
-    """
-    ctx = context if context is not None else EvalContext(train, targets, k)
-    width = max([k, *(e.width for e in extra)])
-    started = time.perf_counter()
-    ranked = ctx.rank(model, width)
-    score_s = time.perf_counter() - started
-    top = ranked[:, :k]
-    recommended = ctx.popularity_cdf[top[top >= 0]]
-    values: dict[str, float | None] = {
-        "recall": recall_at_k(top, targets.relevant, k),
-        "ndcg": ndcg_at_k(top, targets.relevant, k),
-        "coverage": coverage(top, max(train.n_items, 1), k),
-        "popularity_percentile": float(recommended.mean()) if recommended.size else None,
-    }
-    for metric in extra:
-        values[metric.name] = metric.compute(ranked[:, : metric.width])
-    out: dict[str, Any] = {name: _round(value, digits) for name, value in values.items()}
-    out["score_s"] = round(score_s, 3)
-    return out
-
-
-def _round(value: float | None, digits: int | None) -> float | None:
-    if value is None or not np.isfinite(value):
-        return None
-    return float(value) if digits is None else round(float(value), digits)
 
 
 def evaluate_models(
@@ -398,38 +193,58 @@ def _models(
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventLog:
-    """Aligned arrays of string user and item ids and epoch seconds: one side of a contract split."""
+def events_from_csv(path: Path | str) -> EventArrays:
+    """Read ``user_id,item_id,timestamp`` (ids as strings; ISO dates or epoch seconds) as
+    ``EventArrays``: one side of a contract split.
 
-    user_ids: npt.NDArray[np.str_]
-    item_ids: npt.NDArray[np.str_]
-    timestamps: I64
+    Other columns are read as the reader reads them (a ``kind`` column is checked, missing kinds are
+    ``purchase``) but the contract uses only users, items and times: every row is a positive
+    interaction. Errors name the file and line.
+    """
+    from lookbook.datasets.interactions import load_interactions
 
-    @classmethod
-    def from_csv(cls, path: Path) -> EventLog:
-        """Read ``user_id,item_id,timestamp`` (ids as strings; ISO dates or epoch seconds).
+    events = load_interactions(Path(path)).events
+    user_ids = events.column("user_id").to_numpy(zero_copy_only=False).astype(str)
+    item_ids = events.column("item_id").to_numpy(zero_copy_only=False).astype(str)
+    kinds = events.column("kind").to_numpy(zero_copy_only=False).astype(str)
+    users, user_rows = np.unique(user_ids, return_inverse=True)
+    items, item_rows = np.unique(item_ids, return_inverse=True)
+    kind_names, kind_rows = np.unique(kinds, return_inverse=True)
+    kind_codes = np.asarray([EVENT_KIND_CODES[name] for name in kind_names.tolist()], dtype=np.int8)
+    return EventArrays(
+        user_rows=user_rows.ravel(),
+        item_rows=item_rows.ravel(),
+        kind=kind_codes[kind_rows.ravel()],
+        timestamp=seconds(events.column("timestamp")),
+        position=np.full(user_ids.size, -1, dtype=np.int32),
+        users=IdMap(users, name="user_id"),
+        items=IdMap(items, name="item_id"),
+    )
 
-        Other columns are ignored (a ``kind`` column is still checked by the reader but not used:
-        in the contract every row is a positive interaction). Errors name the file and line.
-        """
-        from lookbook.datasets.interactions import load_interactions
 
-        events = load_interactions(Path(path)).events
-        return cls(
-            events.column("user_id").to_numpy(zero_copy_only=False).astype(str),
-            events.column("item_id").to_numpy(zero_copy_only=False).astype(str),
-            seconds(events.column("timestamp")),
-        )
+def events_from_data(data: InteractionData) -> EventArrays:
+    """``InteractionData``'s events as ``EventArrays`` over the same user and item rows.
 
-    @classmethod
-    def from_data(cls, data: InteractionData) -> EventLog:
-        return cls(data.user_ids.to_ids(data.user), data.item_ids.to_ids(data.item), data.timestamp)
+    Logs without kinds (``data.kind is None``) become purchases, as the interaction reader's
+    default kind; the contract reads no kinds anyway.
+    """
+    kind = data.kind
+    if kind is None:
+        kind = np.full(data.user.size, EVENT_KIND_CODES[EventKind.PURCHASE.value], dtype=np.int8)
+    return EventArrays(
+        user_rows=data.user,
+        item_rows=data.item,
+        kind=kind,
+        timestamp=data.timestamp,
+        position=np.full(data.user.size, -1, dtype=np.int32),
+        users=data.user_ids,
+        items=data.item_ids,
+    )
 
 
 def evaluate_logs(
-    train: EventLog,
-    test: EventLog,
+    train: EventArrays,
+    test: EventArrays,
     k: int = 10,
     models: Mapping[str, Recommender] | Sequence[str] | None = None,
     *,
@@ -438,7 +253,10 @@ def evaluate_logs(
     show_progress: bool = False,
     item_content: tuple[npt.NDArray[np.str_], F32] | None = None,
 ) -> dict[str, Any]:
-    """The contract on id arrays: items = those seen in ``train``, users = both sides.
+    """The contract on two event logs: items = those seen in ``train``, users = both sides.
+
+    Only each event's user id, item id and time are read (kinds and positions are not: in the
+    contract every row is a positive interaction), so the two sides may use different id maps.
 
     ``item_content`` (item ids, their content vectors) gives models that use content (the Lookbook
     model) each training item's vector; items it does not cover get zeros.
@@ -447,18 +265,20 @@ def evaluate_logs(
     count in their user's ``|test items|``. Training rows are plain positives (weight 1, decayed by
     ``weights.half_life_days`` from the newest training event).
     """
-    if train.user_ids.size == 0:
+    if len(train) == 0:
         raise LookbookError("contract: the training events are empty")
-    if test.user_ids.size == 0:
+    if len(test) == 0:
         raise LookbookError("contract: the test events are empty")
+    train_users, train_items = train.users.to_ids(train.user_rows), train.items.to_ids(train.item_rows)
+    test_users, test_items = test.users.to_ids(test.user_rows), test.items.to_ids(test.item_rows)
     data = interactions_from_arrays(
-        train.user_ids,
-        train.item_ids,
-        train.timestamps,
+        train_users,
+        train_items,
+        train.timestamp,
         None,
         weights,
-        unique_in_order(train.item_ids),
-        user_universe=unique_in_order(np.concatenate([train.user_ids, test.user_ids])),
+        unique_in_order(train_items),
+        user_universe=unique_in_order(np.concatenate([train_users, test_users])),
     )
     if item_content is not None:
         content_ids, content = item_content
@@ -466,11 +286,11 @@ def evaluate_logs(
         aligned = np.zeros((data.n_items, content.shape[1]), dtype=np.float32)
         aligned[rows[rows >= 0]] = content[rows >= 0]
         data = dataclasses.replace(data, item_features=aligned)
-    user_rows = data.user_ids.lookup(test.user_ids)
-    item_rows = data.item_ids.lookup(test.item_ids, missing=-1)
+    user_rows = data.user_ids.lookup(test_users)
+    item_rows = data.item_ids.lookup(test_items, missing=-1)
     unseen = item_rows < 0
     if unseen.any():
-        _, code = np.unique(test.item_ids[unseen], return_inverse=True)
+        _, code = np.unique(test_items[unseen], return_inverse=True)
         item_rows[unseen] = data.n_items + code.ravel()
         log.info(
             "contract: %d test rows (%d items) are of items never seen in train; they count as misses",
@@ -483,7 +303,7 @@ def evaluate_logs(
         k,
         show_progress=show_progress,
     )
-    result["n_test"] = int(test.user_ids.size)
+    result["n_test"] = len(test)
     result["test_rows_unseen_item"] = int(unseen.sum())
     return result
 
@@ -502,8 +322,8 @@ def evaluate_contract(
     Returns ``{"k", "models": {name: {"recall", "ndcg", "coverage", "popularity_percentile",
     "fit_s", "score_s", ...}}, "n_train", "n_test_users", "cold_users", ...}``.
     """
-    train = EventLog.from_csv(Path(train_csv))
-    test = EventLog.from_csv(Path(test_csv))
+    train = events_from_csv(Path(train_csv))
+    test = events_from_csv(Path(test_csv))
     result = evaluate_logs(train, test, k, models, seed=seed, show_progress=show_progress)
     result["protocol"] = {"name": "contract", "train": str(train_csv), "test": str(test_csv)}
     return result
@@ -540,8 +360,8 @@ def evaluate_hm(
         fused = encode_items(items, world.root, cache_dir=Path(cache_dir), show_progress=show_progress).fused
         item_content = (np.asarray(items.column("item_id").to_pylist()), fused)
     result = evaluate_logs(
-        EventLog.from_data(train),
-        EventLog.from_data(test),
+        events_from_data(train),
+        events_from_data(test),
         k,
         models,
         seed=seed,
@@ -575,15 +395,13 @@ def true_relevance(oracle: Any, train: InteractionData, users: I64, k: int, *, b
 
 
 class _TrueScorer:
-    """The oracle's affinity as a ``Recommender``-shaped scorer, so truth is ranked like a model."""
+    """The oracle's affinity as a scorer (``score`` only), so ``rank_items`` ranks truth exactly as
+    ``Recommender.recommend`` ranks a model: train items left out, ties to the lower item row."""
 
     name = "truth"
 
     def __init__(self, oracle: Any, user_ids: Any, item_ids: Any, known: npt.NDArray[np.bool_]) -> None:
         self.oracle, self.user_ids, self.item_ids, self.known = oracle, user_ids, item_ids, known
-
-    def fit(self, data: InteractionData, *, show_progress: bool = False) -> _TrueScorer:
-        return self
 
     def score(self, users: I64) -> F32:
         scores = np.asarray(

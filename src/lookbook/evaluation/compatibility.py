@@ -32,8 +32,8 @@ import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
+from lookbook import metrics
 from lookbook.errors import DimensionMismatch, LookbookError
-from lookbook.evaluation import metrics
 from lookbook.evaluation.protocols import FitbQuestions
 
 log = logging.getLogger(__name__)

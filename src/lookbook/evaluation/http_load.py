@@ -146,9 +146,9 @@ def http_benchmark(
 ) -> dict[str, Any]:
     """``{"home": {rps, p50_ms, p99_ms, ...}, "similar": {...}}`` against a fresh server process
     (``cache_seconds``: its response cache; None keeps the server's default)."""
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
 
-    with Shop.open(project) as shop:  # item ids to ask about (the server opens its own copy)
+    with open_shop(project) as shop:  # item ids to ask about (the server opens its own copy)
         state = shop.state
         live = state.catalog.ids.ids[state.catalog.alive & state.catalog.in_stock]
     rng = np.random.default_rng(1)

@@ -28,10 +28,10 @@ Relevance is graded from the truth:
   slot (a near category: "maxi dress" for "midi dress") and every named attribute matches;
 * **0**: anything else.
 
-``lookbook.evaluation.metrics.ndcg_at_k`` is the one NDCG definition and it uses binary gains, so
-the grades are reported as two thresholds rather than as graded gains: ``ndcg10`` counts grade 2
-(the exact answers, the headline), ``ndcg10_lenient`` counts grade >= 1; ``recall50`` is the share
-of grade-2 items in the top 50.
+The figures use ``lookbook.metrics.ndcg_at_k``, NDCG with binary gains, so the grades are reported
+as two thresholds rather than as graded gains: ``ndcg10`` counts grade 2 (the exact answers, the
+headline), ``ndcg10_lenient`` counts grade >= 1; ``recall50`` is the share of grade-2 items in the
+top 50.
 
 Fusion is not tuned on the figures it reports: the weighted fusion's weight and normalisation are
 chosen on separate validation queries (other query texts; both vocabularies, in the test sets'
@@ -62,11 +62,11 @@ from lookbook.datasets.world import load_world
 from lookbook.encoders.content import item_texts
 from lookbook.encoders.text import TextEncoder, item_text
 from lookbook.errors import LookbookError
-from lookbook.evaluation.metrics import ndcg_at_k, recall_at_k
 from lookbook.index.base import SearchResult
 from lookbook.index.filters import ITEM_PAYLOAD
-from lookbook.index.hybrid import Candidates, HybridConfig, HybridTextSearch, fuse
+from lookbook.index.hybrid import HybridConfig, HybridTextSearch, RetrieverResults, fuse
 from lookbook.index.numpy_backend import NumpyIndex
+from lookbook.metrics import ndcg_at_k, recall_at_k
 from lookbook.schema import Domain, IdMap
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ def _ranked_rows(result: SearchResult, ids: IdMap) -> npt.NDArray[np.int64]:
 
 
 def _rankings(
-    candidates: Candidates, width: int, base: HybridConfig, weighted: HybridConfig
+    candidates: RetrieverResults, width: int, base: HybridConfig, weighted: HybridConfig
 ) -> dict[str, SearchResult]:
     """The four reported rankings of one retrieval: each retriever cut to ``width``, and both fused."""
     return {

@@ -32,6 +32,7 @@ from PIL import Image, ImageEnhance
 from tqdm.auto import tqdm
 
 from lookbook.errors import NotFound, SchemaError
+from lookbook.metrics import graded_ndcg
 from lookbook.vision.base import DetectedGarment, LabelledPhoto, to_rgb_array
 from lookbook.vision.evaluate import box_iou, detection_metrics
 
@@ -43,7 +44,6 @@ __all__ = [
     "evaluate_real",
     "evaluate_world",
     "load_labels",
-    "ndcg",
 ]
 
 #: The H&M product group a detected garment of each slot belongs to.
@@ -56,13 +56,23 @@ SLOT_GROUPS = {
 }
 
 
-def ndcg(gains: npt.ArrayLike, ideal: npt.ArrayLike, k: int) -> float:
-    """NDCG@k of ``gains`` (in ranked order) against the ``ideal`` gains (any order)."""
-    g = np.asarray(gains, dtype=np.float64)[:k]
-    best = np.sort(np.asarray(ideal, dtype=np.float64))[::-1][:k]
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    top = float(best @ discount[: best.size])
-    return float(g @ discount[: g.size]) / top if top > 0 else 0.0
+def _true_affinity_ndcg(
+    affinity: npt.NDArray[np.floating[Any]],
+    pool: npt.NDArray[np.bool_],
+    shown: list[npt.NDArray[np.int64]],
+    k: int,
+) -> npt.NDArray[np.float64]:
+    """NDCG@k of each user's recommendations for one photo, the user's true affinity as graded gain.
+
+    ``affinity`` is ``(users, catalog rows)``, ``pool`` the items the photo could have been answered
+    with (in stock, of its slots) and ``shown[i]`` user ``i``'s recommended rows in order. Gains are
+    shifted so that the pool's least liked item gains 0 (a ranking of disliked items must not earn
+    less than nothing); the ideal is the pool's best ``k``. A pool with no spread scores 0.
+    """
+    in_pool = affinity[:, pool]
+    base = in_pool.min(axis=1, keepdims=True)
+    gains = [affinity[i, rows] - base[i, 0] for i, rows in enumerate(shown)]  # a handful of users
+    return np.nan_to_num(graded_ndcg(gains, in_pool - base, k), nan=0.0)
 
 
 def _matched(detected: list[DetectedGarment], truth: list[Any], iou: float = 0.5) -> dict[int, int]:
@@ -95,7 +105,7 @@ def evaluate_world(
 ) -> dict[str, Any]:
     """The world figures of the module docstring, on the world's ``test`` photos."""
     from lookbook.datasets.synthetic.oracle import Oracle
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
     from lookbook.touchpoints.shop_the_look import ShopTheLook, ShopTheLookConfig, recommend_for_photo
     from lookbook.vision.boxnet import BoxDetector
 
@@ -104,7 +114,7 @@ def evaluate_world(
     rows = [r for r in pq.read_table(world_dir / "photos.parquet").to_pylist() if r.get("split") == "test"]
     if not rows:
         raise NotFound(f"world {world_dir}: no held-out (test) photos to evaluate on")
-    with Shop.open(project_dir) as shop:
+    with open_shop(project_dir) as shop:
         stl = ShopTheLook(shop)
         serving = stl.config
         images = [to_rgb_array(world_dir / r["image"]) for r in rows]
@@ -171,6 +181,8 @@ def _alpha_sweep(
         for truth, sets in zip(truths[:n_photos], sets_per_photo[:n_photos], strict=True):
             if not sets:
                 continue
+            scored: list[int] = []  # users with recommendations, and the rows they were shown
+            shown: list[npt.NDArray[np.int64]] = []
             slots = {s.slot for s in sets}
             pool = usable & np.isin(state.slots, list(slots))
             truly = {
@@ -183,10 +195,13 @@ def _alpha_sweep(
                 if not recs:
                     continue
                 rows = state.catalog.ids.lookup([r.item_id for r in recs])
-                base = affinity[u][pool].min()
-                scores.append(ndcg(affinity[u][rows] - base, affinity[u][pool] - base, k))
+                scored.append(u)
+                shown.append(rows)
                 matches.append(np.mean([(state.slots[r], colour[r]) in truly for r in rows.tolist()]))
-        out.append({"alpha": alpha, "ndcg": float(np.mean(scores)), "photo_match": float(np.mean(matches))})
+            if scored:
+                scores.append(_true_affinity_ndcg(affinity[scored], pool, shown, k))
+        ndcg = float(np.mean(np.concatenate(scores))) if scores else float("nan")
+        out.append({"alpha": alpha, "ndcg": ndcg, "photo_match": float(np.mean(matches))})
     return out
 
 
@@ -256,7 +271,7 @@ def evaluate_real(
     plus the photo-to-recommendations latency (p50 / p90 over ``repeats`` warm runs per photo), one
     contact sheet PNG per photo in ``sheets_dir``, and (``variants``) the shares again on re-shot
     versions of each photo (``VARIANTS``)."""
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
     from lookbook.touchpoints.shop_the_look import ShopTheLook
     from lookbook.vision.sheet import contact_sheet
 
@@ -267,7 +282,7 @@ def evaluate_real(
         raise NotFound(f"{photos_dir}: none of the labelled photos {sorted(labels)} is here")
     per_photo, group_shares, colour_shares, times = [], [], [], []
     by_variant: dict[str, dict[str, list[float]]] = {v: {"group": [], "colour": []} for v in VARIANTS}
-    with Shop.open(project_dir) as shop:
+    with open_shop(project_dir) as shop:
         stl = ShopTheLook(shop)
         items = {r["item_id"]: dict(r["attributes"] or {}) for r in shop.store.items_table().to_pylist()}
         user = (shop.demo_users(1) or [None])[0]
@@ -332,13 +347,13 @@ def bench_looks(
     ``repeats`` warm runs per photo, beside the one-off costs (opening, first photo)."""
     import time
 
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.factory import open_shop
     from lookbook.touchpoints.shop_the_look import ShopTheLook
 
     if not photos:
         raise NotFound("bench shop-the-look: no photos given")
     started = time.perf_counter()
-    with Shop.open(project_dir) as shop:
+    with open_shop(project_dir) as shop:
         stl = ShopTheLook(shop)
         opened = time.perf_counter() - started
         user = user if user is not None else (shop.demo_users(1) or [None])[0]

@@ -3,11 +3,10 @@
 from lookbook.index.base import SearchResult, VectorIndex
 from lookbook.index.filters import ITEM_PAYLOAD, And, Eq, Filter, In, Not, Or, PayloadSchema, Range
 from lookbook.index.numpy_backend import NumpyIndex
-from lookbook.index.spaces import SPACES, ItemSpaces, index_kind, open_space_index
+from lookbook.index.spaces import ItemSpaces, index_kind, open_space_index
 
 __all__ = [
     "ITEM_PAYLOAD",
-    "SPACES",
     "And",
     "Eq",
     "Filter",

@@ -58,10 +58,10 @@ from lookbook.index.text import TextIndex, reciprocal_rank_fusion
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Candidates",
     "HybridConfig",
     "HybridTextSearch",
     "QueryEncoder",
+    "RetrieverResults",
     "fuse",
     "minilm_query_encoder",
     "weighted_fusion",
@@ -149,7 +149,7 @@ class HybridConfig:
 
 
 @dataclass(frozen=True)
-class Candidates:
+class RetrieverResults:
     """Each retriever's ranked candidates for the same queries, before fusion (``None``: not asked)."""
 
     sparse: SearchResult | None
@@ -290,7 +290,7 @@ class HybridTextSearch:
         *,
         depth: int | None = None,
         mode: str = "hybrid",
-    ) -> Candidates:
+    ) -> RetrieverResults:
         """Each retriever's top ``depth`` (default ``config.depth``) for ``queries``, unfused: what
         ``search`` fuses, exposed so that an evaluation can try several fusions on one retrieval."""
         query_list = _check_queries(queries)
@@ -310,7 +310,7 @@ class HybridTextSearch:
         if mode in ("dense", "hybrid"):
             vectors = self._encode(query_list, "queries")
             dense = self.index.search(vectors, depth, filter=filter, exact=self.config.exact)
-        return Candidates(sparse=sparse, dense=dense)
+        return RetrieverResults(sparse=sparse, dense=dense)
 
     def _sparse_search(self, queries: list[str], depth: int, filter: Filter | None) -> SearchResult:
         text_index, table = self._sparse_state()
@@ -355,7 +355,7 @@ class HybridTextSearch:
 
 
 # ---------------------------------------------------------------------------------------- fusion
-def fuse(candidates: Candidates, k: int, config: HybridConfig) -> SearchResult:
+def fuse(candidates: RetrieverResults, k: int, config: HybridConfig) -> SearchResult:
     """The top ``k`` per query that ``config.mode`` (and, for ``hybrid``, ``config.fusion``) makes of
     the candidates: one list cut to ``k``, or both fused."""
     k = _check_k(k, "fuse k")

@@ -1,12 +1,12 @@
 """Named vector spaces of one catalog, each in its own index, chosen by one URI.
 
-An item lives in several spaces (DESIGN.md §4): ``content`` (fused image and text), ``style``
-(compatibility) and ``preference`` (collaborative), each with its own width. Lookbook keeps one
-index per space rather than several named vectors in one collection: every backend supports that
-the same way, a space can be rebuilt (a retrained model) without touching the others, and a
-touchpoint queries exactly one space per call anyway. ``ItemSpaces`` keeps the spaces in step:
-an upsert is checked against every space before any is written, and a delete removes the item from
-all of them.
+An item lives in several spaces (DESIGN.md §4), each with its own width; which spaces a project
+has is the project's business (``lookbook.project.spaces`` is their registry), so any valid name
+works here. Lookbook keeps one index per space rather than several named vectors in one
+collection: every backend supports that the same way, a space can be rebuilt (a retrained model)
+without touching the others, and a touchpoint queries exactly one space per call anyway.
+``ItemSpaces`` keeps the spaces in step: an upsert is checked against every space before any is
+written, and a delete removes the item from all of them.
 
 The URI is the only configuration a deployment changes:
 
@@ -31,9 +31,6 @@ from lookbook.index.base import SearchResult, VectorIndex, check_upsert
 from lookbook.index.filters import Filter, PayloadSchema
 
 log = logging.getLogger(__name__)
-
-#: The spaces DESIGN.md §4 names; others are allowed (a touchpoint may add its own).
-SPACES = ("content", "style", "preference")
 
 _MILVUS_SCHEMES = ("milvus", "milvus+http", "milvus+https", "http", "https")
 

@@ -12,7 +12,6 @@ red"). Pairs are sampled with weights that damp popular items (follow-up 1 of ca
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from lookbook import weights as model_files
 from lookbook.errors import DimensionMismatch, NotFittedError, SchemaError
 from lookbook.models.triplet import (
     AttributePairTerm,
@@ -536,18 +536,11 @@ class CompatibilityModel:
 
     # ------------------------------------------------------------------------------------- persistence
     def save(self, path: Path | str) -> Path:
-        """Weights as safetensors, config and vocabularies as JSON, in the folder ``path``."""
-        from safetensors.torch import save_file
-
+        """Weights as safetensors, config and vocabularies as JSON, in the folder ``path``
+        (``lookbook.weights``: format version checked on load)."""
         if not hasattr(self, "net_"):
             raise NotFittedError("CompatibilityModel: nothing to save before fit()")
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {k: v.contiguous() for k, v in self.net_.state_dict().items()}, str(out / "weights.safetensors")
-        )
         meta = {
-            "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
             "vocab": {k: list(getattr(self.vocab_, k)) for k in ATTRIBUTE_HEADS},
             "n_features_in": self.n_features_in_,
@@ -555,26 +548,19 @@ class CompatibilityModel:
             "fit_seconds": self.fit_seconds_,
             "colour_negative_share": self.colour_negative_share_,
         }
-        (out / "model.json").write_text(json.dumps(meta, indent=1))
-        return out
+        return model_files.save(path, self.net_.state_dict(), meta, FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: Path | str) -> CompatibilityModel:
-        from safetensors.torch import load_file
-
-        folder = Path(path)
-        meta = json.loads((folder / "model.json").read_text())
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise SchemaError(
-                f"CompatibilityModel {folder}: format_version {meta.get('format_version')} "
-                f"is not {FORMAT_VERSION}; retrain it"
-            )
+        """A fitted model from a folder written by ``save``."""
+        saved = model_files.load(path, FORMAT_VERSION, owner="CompatibilityModel")
+        meta = saved.meta
         model = cls(CompatibilityConfig.from_dict(meta["config"]))
         vocab = AttributeVocab(**{k: tuple(v) for k, v in meta["vocab"].items()})
         net = _Net(
             meta["n_features_in"], model.config, len(vocab.slot), len(vocab.colour), len(vocab.material)
         )
-        net.load_state_dict(load_file(str(folder / "weights.safetensors")))
+        net.load_state_dict(saved.state_dict)
         net.eval()
         model.net_ = net
         model.vocab_ = vocab

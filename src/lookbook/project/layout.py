@@ -57,6 +57,11 @@ class ProjectPaths:
         return self.root / "build.json"
 
 
+def default_index_uri(project: Path | str) -> str:
+    """The index a project uses when no ``--index`` URI is given: embedded, inside the project."""
+    return f"embedded:{ProjectPaths(Path(project)).index}"
+
+
 def table_fingerprint(table: pa.Table) -> str:
     """sha256 of a table's Arrow IPC bytes: equal tables, equal fingerprints (~0.1 s per 1M rows).
 

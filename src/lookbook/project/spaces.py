@@ -1,7 +1,9 @@
-"""The vectors of each space for a batch of items, from a project's saved models.
+"""A project's vector spaces: the one registry of their names, and each space's vectors for a batch
+of items, from the project's saved models.
 
 Used by the build (the whole catalog) and by the server (items added while it runs), so both embed
-items the same way. Spaces:
+items the same way; touchpoints name a space through the constants here, never a bare string.
+Spaces:
 
 * ``content``: the fused content vector (exists for every item, the cold-start space);
 * ``text``: the sentence encoder's vector of the item's text, the dense half of hybrid search;
@@ -28,7 +30,15 @@ from lookbook.project.layout import ProjectPaths
 F32 = npt.NDArray[np.float32]
 
 
+CONTENT_SPACE = "content"
+TEXT_SPACE = "text"
+PREFERENCE_SPACE = "preference"
 LOOK_SPACE = "look"
+STYLE_PREFIX = "style_"
+
+#: The spaces every built project has (``style_<slot>`` ones come with a compatibility model,
+#: ``look`` with the looks stage).
+CORE_SPACES = (CONTENT_SPACE, TEXT_SPACE, PREFERENCE_SPACE)
 
 #: How much the colour signature counts beside the CNN cosine in the look space (1.0: best of 0,
 #: 0.5, 1, 2, 4 for anchor recall@5 with true boxes on the demo fashion world: 0.70 against 0.44
@@ -37,7 +47,14 @@ LOOK_COLOUR_WEIGHT = 1.0
 
 
 def style_space(slot: str) -> str:
-    return f"style_{slot}"
+    """The space holding items as seen from anchors of ``slot`` (complete the look)."""
+    return f"{STYLE_PREFIX}{slot}"
+
+
+def project_spaces(style_slots: tuple[str, ...] = (), look: bool = False) -> tuple[str, ...]:
+    """Every space name of a project with a compatibility model over ``style_slots`` (and a look
+    space when ``look``), in the order the build writes them."""
+    return (*CORE_SPACES, *map(style_space, style_slots), *((LOOK_SPACE,) if look else ()))
 
 
 def look_vectors(cnn: F32, colour: F32, colour_weight: float) -> F32:
@@ -103,11 +120,11 @@ def project_space_vectors(
     """
     norm = np.linalg.norm(text, axis=1, keepdims=True)
     out: dict[str, F32] = {
-        "content": np.ascontiguousarray(content, dtype=np.float32),
-        "text": (text / np.where(norm > 0, norm, 1.0)).astype(np.float32),
+        CONTENT_SPACE: np.ascontiguousarray(content, dtype=np.float32),
+        TEXT_SPACE: (text / np.where(norm > 0, norm, 1.0)).astype(np.float32),
     }
     if (paths.preference / "model.json").exists():
-        out["preference"] = preference_vectors(paths.preference, content, preference_rows)
+        out[PREFERENCE_SPACE] = preference_vectors(paths.preference, content, preference_rows)
     if (paths.compatibility / "model.json").exists():
         from lookbook.models.compatibility import CompatibilityModel
 

@@ -6,10 +6,10 @@ merge/dedupe (``dedupe_min_distance``) -> hard constraints (``apply_constraints`
 ``k`` -> explanations (``explain``). ``CatalogArrays`` and ``UserContext`` hold what the stages
 read about items and the user, coded as integers.
 
-Two modules are left out of this namespace on purpose: ``lookbook.ranking.world`` (the reranker's
-training data from a world folder; it imports the collaborative models and reads files) and
-``lookbook.ranking.bench`` (the latency benchmark), so that a serving process importing the stages
-pays for neither.
+The reranker's training data from a world folder (which refits collaborative models and reads
+files) lives in ``lookbook.pipeline.ranker_data``, above the serving layers, and the latency
+benchmark ``lookbook.ranking.bench`` is left out of this namespace, so that a serving process
+importing the stages pays for neither.
 """
 
 from lookbook.ranking.candidates import Anchor, Candidates, Relation, concat, from_rows, from_search
@@ -19,8 +19,7 @@ from lookbook.ranking.context import UserContext, UserProfiles, user_profiles
 from lookbook.ranking.diversity import DiversityConfig, diversify
 from lookbook.ranking.explain import FALLBACK_REASON, TEMPLATES, anchor_reasons, explain
 from lookbook.ranking.features import FEATURES, candidate_features, feature_matrix, item_popularity
-from lookbook.ranking.logs import EventLog, ImpressionLog, RankerTrainingData, impression_labels
-from lookbook.ranking.ndcg import grouped_dcg, grouped_ndcg, ips_ndcg
+from lookbook.ranking.logs import ImpressionLog, RankerTrainingData, impression_labels
 from lookbook.ranking.pipeline import RankConfig, Ranked, rank
 from lookbook.ranking.reranker import Debias, NDCGScores, RankerConfig, RankerReport, Reranker, fit_ranker
 from lookbook.ranking.stages import blend_scores, dedupe_min_distance
@@ -37,7 +36,6 @@ __all__ = [
     "Constraints",
     "Debias",
     "DiversityConfig",
-    "EventLog",
     "ImpressionLog",
     "NDCGScores",
     "RankConfig",
@@ -63,10 +61,7 @@ __all__ = [
     "fit_ranker",
     "from_rows",
     "from_search",
-    "grouped_dcg",
-    "grouped_ndcg",
     "impression_labels",
-    "ips_ndcg",
     "item_popularity",
     "rank",
     "size_available",

@@ -28,15 +28,26 @@ from lookbook.models.collaborative.data import EventWeights, event_weights
 from lookbook.ranking.candidates import Candidates
 from lookbook.ranking.catalog import MISSING_TIME, CatalogArrays
 from lookbook.ranking.context import UserContext, kind_codes
+from lookbook.schema import EventKind
 
 __all__ = [
     "CATEGORICAL",
     "FEATURES",
     "POPULARITY_WEIGHTS",
+    "RECENT_KINDS",
     "candidate_features",
     "feature_matrix",
     "item_popularity",
 ]
+
+#: Kinds that make an item one of the user's "recent items", the anchors of ``d`` in the ranker's
+#: training data and in serving alike.
+RECENT_KINDS: tuple[EventKind, ...] = (
+    EventKind.CLICK,
+    EventKind.SAVE,
+    EventKind.ADD_TO_BAG,
+    EventKind.PURCHASE,
+)
 
 F32 = npt.NDArray[np.float32]
 

@@ -1,9 +1,9 @@
 """Logged impressions and events as arrays, and the labels a ranker learns from.
 
 A learned ranker is trained on what a shop showed (impressions, each at a position of a slate)
-and what users did next (events). Both arrive as long logs, so they are parallel arrays over
-integer rows, and the join that labels each impression with its outcome is a sort and two
-``searchsorted`` calls rather than a loop over a million impressions.
+and what users did next (events, as ``lookbook.tables.EventArrays``). Both arrive as long logs, so
+they are parallel arrays over integer rows, and the join that labels each impression with its
+outcome is a sort and two ``searchsorted`` calls rather than a loop over a million impressions.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from lookbook.errors import SchemaError
-from lookbook.ranking.context import kind_codes
 from lookbook.ranking.features import FEATURES
 from lookbook.schema import EVENT_KIND_CODES, EventKind
+from lookbook.tables import EventArrays
 
-__all__ = ["EventLog", "ImpressionLog", "RankerTrainingData", "impression_labels"]
+__all__ = ["ImpressionLog", "RankerTrainingData", "impression_labels"]
 
 F32 = npt.NDArray[np.float32]
 I32 = npt.NDArray[np.int32]
@@ -71,40 +71,23 @@ class ImpressionLog:
         return int(self.group.size)
 
 
-@dataclass(frozen=True, eq=False)
-class EventLog:
-    """Events as parallel arrays: user rows (same numbering as the impressions), catalog rows,
-    ``EventKind`` codes (or names) and epoch seconds."""
-
-    user: I64
-    item: I64
-    kind: npt.NDArray[np.int8]
-    timestamp: I64
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "user", np.asarray(self.user, dtype=np.int64))
-        object.__setattr__(self, "item", np.asarray(self.item, dtype=np.int64))
-        object.__setattr__(self, "kind", kind_codes(self.kind))
-        object.__setattr__(self, "timestamp", np.asarray(self.timestamp, dtype=np.int64))
-        _check_1d("EventLog", {f.name: getattr(self, f.name) for f in fields(self)})
-
-    def __len__(self) -> int:
-        return int(self.user.size)
-
-
-def impression_labels(impressions: ImpressionLog, events: EventLog, *, window_s: int = 86_400) -> I32:
+def impression_labels(impressions: ImpressionLog, events: EventArrays, *, window_s: int = 86_400) -> I32:
     """Label per impression: 2 if the user bought the item within ``window_s`` after it was shown,
     else 1 if it was clicked, else 0.
 
-    A vectorised as-of join: purchases sorted by (user, item, time), each impression looks up the
-    first purchase of its pair at or after its own time.
+    ``events`` rows must use the impressions' numbering (the same user rows, catalog item rows) and
+    its timestamps are epoch seconds like theirs. A vectorised as-of join: purchases sorted by
+    (user, item, time), each impression looks up the first purchase of its pair at or after its
+    own time.
     """
     labels = impressions.clicked.astype(np.int32)
     buy = events.kind == EVENT_KIND_CODES[EventKind.PURCHASE.value]
     if not buy.any() or len(impressions) == 0:
         return labels
-    n_items = int(max(events.item.max(initial=0), impressions.item.max(initial=0))) + 1
-    p_key = events.user[buy] * n_items + events.item[buy]
+    e_user = events.user_rows[buy].astype(np.int64)  # int64: the pair key below overflows int32
+    e_item = events.item_rows[buy].astype(np.int64)
+    n_items = int(max(events.item_rows.max(initial=0), impressions.item.max(initial=0))) + 1
+    p_key = e_user * n_items + e_item
     p_time = events.timestamp[buy]
     keys, dense = np.unique(p_key, return_inverse=True)
     t0 = int(min(p_time.min(), impressions.timestamp.min()))

@@ -43,13 +43,13 @@ import numpy as np
 import numpy.typing as npt
 
 from lookbook.errors import LookbookError, NotFittedError, SchemaError
+from lookbook.metrics import grouped_ndcg, ips_ndcg
 from lookbook.models.collaborative.position_bias import inverse_propensity, position_propensity
 from lookbook.ranking.candidates import Candidates
 from lookbook.ranking.catalog import SLOT_VOCAB, CatalogArrays
 from lookbook.ranking.context import UserContext
 from lookbook.ranking.features import CATEGORICAL, FEATURES, candidate_features
 from lookbook.ranking.logs import RankerTrainingData
-from lookbook.ranking.ndcg import grouped_ndcg, ips_ndcg
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from lookbook.schema import Slot
+from lookbook.schema import SLOT_COLOURS, Slot
 from lookbook.serving.convert import image_url, photo_url
 from lookbook.serving.looks import FeedPhoto, Garment, PhotoLook
 from lookbook.touchpoints.api import Carousel, ItemView, RecItem
-from lookbook.vision.draw import SLOT_COLOURS
 
 #: Bumped when shop.css changes, so browsers that cached the old file fetch the new one.
 CSS_VERSION = "6"

@@ -19,13 +19,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
@@ -33,10 +32,7 @@ from anyio import CapacityLimiter
 from lookbook.errors import NotFound
 from lookbook.serving.config import ServeConfig
 from lookbook.serving.upload import Photo, decode_photo
-from lookbook.touchpoints.api import RecItem, Shop
-
-if TYPE_CHECKING:
-    from lookbook.touchpoints.shop_the_look import FoundGarment, ShopTheLook
+from lookbook.touchpoints.api import FoundGarment, LookTouchpoint, RecItem, Shop
 
 log = logging.getLogger(__name__)
 
@@ -99,39 +95,39 @@ class LookService:
 
     def __init__(self, shop: Shop, config: ServeConfig) -> None:
         self.shop, self.config = shop, config
-        self._engine: ShopTheLook | None = None
+        self._engine: LookTouchpoint | None = None
+        self._asked = False  # the shop was asked once; ``_engine`` None then means "not available"
         self._made = threading.Lock()
         self._busy = threading.Lock()  # mediapipe's graphs take one photo at a time
         self._limiter = CapacityLimiter(1)
         self._sizes: dict[str, tuple[int, int]] = {}
 
+    def _touchpoint(self) -> LookTouchpoint | None:
+        """The shop's look touchpoint, made by the first caller (the others wait for it)."""
+        if not self._asked:
+            with self._made:
+                if not self._asked:
+                    started = time.perf_counter()
+                    self._engine = self.shop.shop_the_look(k=MAX_RECOMMENDATIONS)
+                    self._asked = True
+                    if self._engine is not None:
+                        log.info("shop the look ready in %.2f s", time.perf_counter() - started)
+        return self._engine
+
     @property
     def available(self) -> bool:
-        """Shop the look needs a built project (its detector, picture features and vectors): the
-        project ``Shop`` has one; other implementations of the ``Shop`` protocol do not."""
-        from lookbook.touchpoints.shop import Shop as ProjectShop
+        """Whether this shop can do shop the look (a built project with a look space can)."""
+        return self._touchpoint() is not None
 
-        return isinstance(self.shop, ProjectShop)
-
-    def engine(self) -> ShopTheLook:
-        """The one ``ShopTheLook`` of this app, made by the first caller (the others wait for it)."""
-        if self._engine is None:
-            with self._made:
-                if self._engine is None:
-                    if not self.available:
-                        raise NotFound(
-                            "shop the look: not available in this shop (it needs a built project: "
-                            "lookbook serve --project DIR)"
-                        )
-                    from lookbook.touchpoints.shop_the_look import ShopTheLook, ShopTheLookConfig
-
-                    started = time.perf_counter()
-                    self._engine = ShopTheLook(
-                        self.shop,  # type: ignore[arg-type]  (checked by available)
-                        ShopTheLookConfig(k=MAX_RECOMMENDATIONS),
-                    )
-                    log.info("shop the look ready in %.2f s", time.perf_counter() - started)
-        return self._engine
+    def engine(self) -> LookTouchpoint:
+        """The one look touchpoint of this app (``NotFound`` when the shop has none)."""
+        engine = self._touchpoint()
+        if engine is None:
+            raise NotFound(
+                "shop the look: not available in this shop (it needs a built project: "
+                "lookbook serve --project DIR)"
+            )
+        return engine
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` on the looks' own worker thread (one at a time), off the event loop."""
@@ -186,14 +182,7 @@ class LookService:
         """The file of one of the project's community photos (``NotFound`` when unknown or missing)."""
         if not self.available:
             raise NotFound(f"photo_id: unknown photo {photo_id!r}")
-        engine = self.engine()
-        path = engine.photo_image(photo_id)
-        # the build writes photos.json, but a path in it must still not lead out of the project
-        # (checked on the names, so a photo folder linked into the project still serves)
-        inside = Path(os.path.normpath(path)).is_relative_to(os.path.normpath(engine.shop.paths.root))
-        if not inside or not path.is_file():
-            raise NotFound(f"photo_id: the file of photo {photo_id!r} is missing")
-        return path
+        return self.engine().photo_image(photo_id)
 
     def feed(self, user_id: str | None, k: int) -> list[FeedPhoto]:
         """The community photos ranked for the shopper, best first: empty when the project has
@@ -201,16 +190,18 @@ class LookService:
         if not self.available:
             return []
         engine = self.engine()
-        if user_id is not None:  # NotFound for an unknown user even when there are no photos to rank
-            engine.shop.user_context(user_id, engine.shop.state)
+        ranked = engine.photo_feed(user_id, k=k)  # NotFound for an unknown user, photos or not
         photos = {p.photo_id: p for p in engine.photos()}
-        if not photos:
-            return []
         anchors = _Anchors(self.shop)
         out = []
-        for photo_id, score in engine.photo_feed(user_id, k=k):
+        for photo_id, score in ranked:
             p = photos[photo_id]
-            size = self._size(photo_id, engine.shop.paths.root / p.image)
+            try:
+                path = engine.photo_image(photo_id)
+            except NotFound:
+                log.warning("community photo %s: its file is missing; left out of the feed", photo_id)
+                continue
+            size = self._size(photo_id, path)
             if size is None:
                 continue
             out.append(FeedPhoto(photo_id, score, size[0], size[1], _garments(p.garments, anchors)))

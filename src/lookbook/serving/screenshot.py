@@ -100,9 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             shop_screenshot(browser, args.url, args.out, user=args.user, path=args.path)
     else:
         from lookbook.serving import ServeConfig, create_app, serve_in_thread
-        from lookbook.touchpoints.shop import Shop
+        from lookbook.touchpoints.factory import open_shop
 
-        with Shop.open(args.project) as shop:
+        with open_shop(args.project) as shop:
             user = args.user or next(iter(shop.demo_users(1)), None)
             with serve_in_thread(create_app(shop, ServeConfig())) as server, chromium() as browser:
                 shop_screenshot(browser, server.url, args.out, user=user, path=args.path)

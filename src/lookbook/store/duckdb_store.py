@@ -20,15 +20,14 @@ thread-safe: give each thread its own, or serialise calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from lookbook.errors import LookbookError, NotFound, SchemaError
@@ -41,42 +40,23 @@ from lookbook.store.sql import (
     DB_FILE,
     SCHEMA_VERSION,
     TABLE_FIELDS,
+    Transaction,
     arrow_layout,
     connect,
     create_schema,
     fetch_one,
     ident,
+    transaction,
 )
+from lookbook.tables import EventArrays
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EventArrays", "Store", "open_store"]
+__all__ = ["Store", "open_store"]
 
 _LAYOUTS = {name: arrow_layout(fields) for name, fields in TABLE_FIELDS.items()}
 _SEQ = {"items": "item_seq", "users": "user_seq", "sets": "set_seq", "events": "event_seq"}
-
-
-@dataclass(frozen=True)
-class EventArrays:
-    """Every event as parallel integer arrays: what training reads, with no Python object per event.
-
-    All arrays have one entry per event, sorted by ``timestamp_us`` (ties in arrival order).
-    ``user_rows`` index ``users`` and ``item_rows`` index ``items``; ``items`` is the catalog in
-    ``Store.item_ids()`` order, so item rows agree with ``items_table()``. Events on items that were
-    deleted from the catalog are dropped (they have no row). ``kind`` holds ``EventKind`` codes (the
-    enum's order), ``position`` is -1 where the event has none.
-    """
-
-    user_rows: npt.NDArray[np.int32]
-    item_rows: npt.NDArray[np.int32]
-    kind: npt.NDArray[np.int8]
-    timestamp_us: npt.NDArray[np.int64]
-    position: npt.NDArray[np.int32]
-    users: IdMap
-    items: IdMap
-
-    def __len__(self) -> int:
-        return int(self.user_rows.size)
+_US_PER_S = 1_000_000
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -132,6 +112,20 @@ class Store:
     def _check_writable(self) -> None:
         if self.read_only:
             raise LookbookError(f"store {self.root}: opened read-only; open it with read_only=False to write")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One write transaction on the store: the surface every bulk write (``ingest``) goes through.
+
+        Checks the store is writable (``LookbookError`` if it was opened read-only), then runs the
+        block inside one DuckDB transaction on ``tx.connection``: committed when the block ends
+        normally (or at ``tx.commit()``), rolled back at ``tx.rollback()`` or when it raises. A
+        process killed inside leaves the store as before. Single-writer rules are DuckDB's: one
+        process holds the file for writing, and one transaction at a time runs on a connection.
+        """
+        self._check_writable()
+        with transaction(self.connection) as tx:
+            yield tx
 
     def _arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         return self.connection.sql(sql, params=params).to_arrow_table()
@@ -203,17 +197,21 @@ class Store:
         return self.root / image
 
     def event_arrays(self, *, since: datetime | None = None) -> EventArrays:
-        """All events (or those at or after ``since``) as integer arrays; see ``EventArrays``.
+        """All events (or those at or after ``since``) as ``lookbook.tables.EventArrays``.
+
+        Sorted by time, ties in arrival order. ``items`` is the catalog in ``item_ids()`` order (so
+        item rows agree with ``items_table()``) and ``users`` is ``user_ids()``, both whole even
+        with ``since``. Events on items deleted from the catalog are dropped (they have no row).
+        Timestamps come out as epoch seconds, floored (the store keeps microseconds).
 
         The join from string ids to rows, the sort and the conversion all run inside DuckDB on
         columns, and the three reads share one transaction so ids and rows agree.
         """
-        con = self.connection
         where, params = "", []
         if since is not None:
             where, params = "WHERE e.timestamp >= ?", [_naive_utc(since)]
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.connection) as tx:
+            con = tx.connection
             items = _idmap(
                 self._arrow("SELECT item_id FROM items ORDER BY item_seq").column(0).to_pylist(), "item_id"
             )
@@ -231,15 +229,13 @@ class Store:
                 f"{where} ORDER BY e.timestamp, e.event_seq",
                 params,
             ).fetchnumpy()
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        # floored in numpy: DuckDB's integer ``//`` truncates towards zero (pre-1970 would round up)
+        seconds = np.floor_divide(np.asarray(arrays["ts"], dtype=np.int64), _US_PER_S)
         return EventArrays(
             user_rows=np.ascontiguousarray(arrays["u"], dtype=np.int32),
             item_rows=np.ascontiguousarray(arrays["i"], dtype=np.int32),
             kind=np.ascontiguousarray(arrays["k"], dtype=np.int8),
-            timestamp_us=np.ascontiguousarray(arrays["ts"], dtype=np.int64),
+            timestamp=seconds,
             position=np.ascontiguousarray(arrays["p"], dtype=np.int32),
             users=users,
             items=items,
@@ -271,24 +267,22 @@ class Store:
         if isinstance(item_ids, str):
             raise SchemaError(f"{verb} item_ids: expected a sequence of ids, got the string {item_ids!r}")
         ids = pa.table({"item_id": pa.array([str(i) for i in item_ids], pa.string())})
-        con = self.connection
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.register("__ids_in", ids)
-            unknown = con.execute(
-                "SELECT DISTINCT q.item_id FROM __ids_in q ANTI JOIN items i ON q.item_id = i.item_id "
-                "ORDER BY q.item_id LIMIT 6"
-            ).fetchall()
-            if unknown:
-                shown = [u[0] for u in unknown[:5]]
-                more = " and more" if len(unknown) > 5 else ""
-                raise NotFound(f"{verb} item_ids: unknown ids {shown}{more}; nothing was changed")
-            n = fetch_one(con, statement.format(ids="(SELECT DISTINCT item_id FROM __ids_in)"))[0]
-            con.unregister("__ids_in")
-            con.execute("COMMIT")
+            with self.transaction() as tx:
+                con = tx.connection
+                con.register("__ids_in", ids)
+                unknown = con.execute(
+                    "SELECT DISTINCT q.item_id FROM __ids_in q ANTI JOIN items i ON q.item_id = i.item_id "
+                    "ORDER BY q.item_id LIMIT 6"
+                ).fetchall()
+                if unknown:
+                    shown = [u[0] for u in unknown[:5]]
+                    more = " and more" if len(unknown) > 5 else ""
+                    raise NotFound(f"{verb} item_ids: unknown ids {shown}{more}; nothing was changed")
+                n = fetch_one(con, statement.format(ids="(SELECT DISTINCT item_id FROM __ids_in)"))[0]
+                con.unregister("__ids_in")
         except BaseException:
-            con.execute("ROLLBACK")
-            con.unregister("__ids_in")
+            self.connection.unregister("__ids_in")  # after the rollback, as the registration outlives it
             raise
         log.info("%s: %d items", verb, n)
         return int(n)

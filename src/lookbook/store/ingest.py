@@ -10,15 +10,20 @@ leaves at most unreferenced images, which nothing reads.
 
 Without ``strict``, good rows load and bad rows are reported. With ``strict``, one bad row rolls
 the whole ingest back: the report says so (``committed=False``) and nothing changes.
+
+This module does not know the ``Store`` class: it takes anything shaped like ``WritableStore``
+(a folder for images and a write transaction), so the store can call it for its ``upsert_*``
+methods without the two modules importing each other.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -30,21 +35,32 @@ from lookbook.store.images import place_images
 from lookbook.store.records import records_to_arrow
 from lookbook.store.report import IngestReport
 from lookbook.store.sources import Source, load_arrow, load_file
-from lookbook.store.sql import TABLE_FIELDS
+from lookbook.store.sql import TABLE_FIELDS, Transaction
 from lookbook.store.validate import build_stage, collect_errors, make_good_view
 from lookbook.store.write import append_events, upsert_rows
 
-if TYPE_CHECKING:
-    from lookbook.store.duckdb_store import Store
-
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MAX_ERRORS", "ingest_file", "ingest_rows", "run_ingest"]
+__all__ = ["DEFAULT_MAX_ERRORS", "WritableStore", "ingest_file", "ingest_rows", "run_ingest"]
 
 #: Errors kept in a report (all are counted): enough to fix a file, bounded for a file of garbage.
 DEFAULT_MAX_ERRORS = 10_000
 
 Loader = Callable[[duckdb.DuckDBPyConnection], Source]
+
+
+class WritableStore(Protocol):
+    """What an ingest needs from a store (``lookbook.store.Store`` is one).
+
+    ``root`` is the project folder that stored images go under; ``transaction()`` checks the store
+    is writable (raising ``LookbookError`` otherwise) and opens one write transaction on its
+    connection (see ``lookbook.store.sql.transaction``).
+    """
+
+    root: Path
+
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
 
 _TEMP_VIEWS = ("__good", "__src")
 _TEMP_TABLES = ("__merged", "__errors", "__stage", "__images", "__src_data", "__json")
@@ -57,20 +73,13 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:  # the transaction may already be gone (e.g. failed commit)
-        log.debug("rollback: no transaction to roll back")
-
-
 def _check_table(table: str) -> None:
     if table not in TABLE_FIELDS:
         raise IngestError(f"ingest table: expected one of {list(TABLE_FIELDS)}, got {table!r}")
 
 
 def run_ingest(
-    store: Store,
+    store: WritableStore,
     table: str,
     load: Loader,
     *,
@@ -82,70 +91,69 @@ def run_ingest(
 ) -> IngestReport:
     """Run the pipeline (see the module doc) with ``load`` creating the ``__src`` view."""
     _check_table(table)
-    store._check_writable()
-    con = store.connection
     t0 = perf_counter()
-    bar = tqdm(total=4, desc=f"ingest {table}", unit="step", disable=not show_progress)
-    _drop_temps(con)
-    con.execute("BEGIN TRANSACTION")
+    bar: Any = None
     try:
-        bar.set_postfix_str("read")
-        source = load(con)
-        label = source.name
-        plan = plan_columns(table, list(source.columns), mapping, source=source.name)
-        staged = build_stage(con, table, source, plan)
-        bar.update()
-        bar.set_postfix_str("validate")
-        if table == "items" and "image" in staged.present:
-            values = [
-                r[0]
-                for r in con.execute("SELECT DISTINCT image FROM __stage WHERE image IS NOT NULL").fetchall()
-            ]
-            images = place_images(
-                values, base_dir=source.base_dir, root=store.root, show_progress=show_progress
+        with store.transaction() as tx:  # checks writability before anything else happens
+            con = tx.connection
+            bar = tqdm(total=4, desc=f"ingest {table}", unit="step", disable=not show_progress)
+            _drop_temps(con)
+            bar.set_postfix_str("read")
+            source = load(con)
+            label = source.name
+            plan = plan_columns(table, list(source.columns), mapping, source=source.name)
+            staged = build_stage(con, table, source, plan)
+            bar.update()
+            bar.set_postfix_str("validate")
+            if table == "items" and "image" in staged.present:
+                values = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT DISTINCT image FROM __stage WHERE image IS NOT NULL"
+                    ).fetchall()
+                ]
+                images = place_images(
+                    values, base_dir=source.base_dir, root=store.root, show_progress=show_progress
+                )
+                con.register("__images_in", images)
+                con.execute("CREATE TEMP TABLE __images AS SELECT * FROM __images_in")
+                con.unregister("__images_in")
+            errors, n_errors, n_bad = collect_errors(con, staged, source, plan, max_errors=max_errors)
+            bar.update()
+            report = IngestReport(
+                source=source.name,
+                table=table,
+                rows=staged.rows,
+                rejected=n_bad,
+                errors=errors,
+                error_count=n_errors,
+                strict=strict,
+                ignored_columns=list(plan.ignored),
             )
-            con.register("__images_in", images)
-            con.execute("CREATE TEMP TABLE __images AS SELECT * FROM __images_in")
-            con.unregister("__images_in")
-        errors, n_errors, n_bad = collect_errors(con, staged, source, plan, max_errors=max_errors)
-        bar.update()
-        report = IngestReport(
-            source=source.name,
-            table=table,
-            rows=staged.rows,
-            rejected=n_bad,
-            errors=errors,
-            error_count=n_errors,
-            strict=strict,
-            ignored_columns=list(plan.ignored),
-        )
-        if strict and n_bad:
-            _rollback(con)
-            report.committed = False
-            report.seconds = perf_counter() - t0
-            log.warning("%s", report.summary())
-            return report
-        make_good_view(con, any_bad=n_bad > 0)
-        bar.set_postfix_str("write")
-        log.info("writing %d %s rows from %s to the store", staged.rows - n_bad, table, source.name)
-        if table == "events":
-            report.inserted, report.unchanged, report.users_created = append_events(con, staged)
-        else:
-            report.inserted, report.updated, report.unchanged = upsert_rows(con, staged)
-        report.loaded = staged.rows - n_bad
-        bar.update()
-        _drop_temps(con)
-        bar.set_postfix_str("commit")
-        con.execute("COMMIT")
-        bar.update()
-    except duckdb.Error as exc:
-        _rollback(con)
+            if strict and n_bad:
+                tx.rollback()
+                report.committed = False
+                report.seconds = perf_counter() - t0
+                log.warning("%s", report.summary())
+                return report
+            make_good_view(con, any_bad=n_bad > 0)
+            bar.set_postfix_str("write")
+            log.info("writing %d %s rows from %s to the store", staged.rows - n_bad, table, source.name)
+            if table == "events":
+                report.inserted, report.unchanged, report.users_created = append_events(con, staged)
+            else:
+                report.inserted, report.updated, report.unchanged = upsert_rows(con, staged)
+            report.loaded = staged.rows - n_bad
+            bar.update()
+            _drop_temps(con)
+            bar.set_postfix_str("commit")
+            tx.commit()
+            bar.update()
+    except duckdb.Error as exc:  # the transaction has been rolled back
         raise IngestError(f"{label}: ingest into {table} failed: {exc}") from exc
-    except BaseException:
-        _rollback(con)
-        raise
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     report.seconds = perf_counter() - t0
     if n_bad:
         log.warning(
@@ -160,7 +168,7 @@ def run_ingest(
 
 
 def ingest_file(
-    store: Store,
+    store: WritableStore,
     table: str,
     path: Path | str,
     *,
@@ -208,7 +216,7 @@ def ingest_file(
 
 
 def ingest_rows(
-    store: Store,
+    store: WritableStore,
     table: str,
     rows: Sequence[Any] | pa.Table,
     *,

@@ -1,4 +1,5 @@
-"""The store's on-disk layout: one DuckDB file's tables, their SQL types and their Arrow layouts.
+"""The store's on-disk layout: one DuckDB file's tables, their SQL types and their Arrow layouts,
+and the connection helpers every store module shares (``connect``, ``fetch_one``, ``transaction``).
 
 Every column is derived from the field specs in ``lookbook.schema`` (``ITEM_FIELDS``, ...), so a
 field added to the data model appears here without restating it. Each table carries a little more
@@ -20,7 +21,9 @@ Python needs pytz, which Lookbook does not depend on; storing naive UTC and conv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -29,11 +32,14 @@ import pyarrow as pa
 from lookbook.schema import EVENT_FIELDS, ITEM_FIELDS, ITEMSET_FIELDS, USER_FIELDS, EventKind, FieldSpec
 from lookbook.tables import arrow_schema
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "DB_FILE",
     "IMAGES_DIR",
     "SCHEMA_VERSION",
     "TABLE_FIELDS",
+    "Transaction",
     "arrow_layout",
     "connect",
     "create_schema",
@@ -41,6 +47,7 @@ __all__ = [
     "ident",
     "literal",
     "sql_type",
+    "transaction",
 ]
 
 #: Bumped whenever a table changes shape; ``open_store`` refuses a file with another version.
@@ -140,14 +147,55 @@ def fetch_one(
     return tuple(rows[0]) if rows else ()
 
 
+class Transaction:
+    """One open DuckDB transaction on a connection, as ``transaction`` yields it.
+
+    Work runs on ``connection``. ``commit`` and ``rollback`` end it explicitly (a strict ingest
+    that finds bad rows rolls back and still returns its report); whatever is left open when the
+    ``with`` block ends is committed, or rolled back if the block raised.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+        self.active = True
+
+    def commit(self) -> None:
+        """Make the work durable and visible (DuckDB writes the commit record to its WAL)."""
+        self.connection.execute("COMMIT")
+        self.active = False
+
+    def rollback(self) -> None:
+        """Discard the work. Tolerates a transaction that is already gone (e.g. a failed commit)."""
+        self.active = False
+        try:
+            self.connection.execute("ROLLBACK")
+        except duckdb.Error:
+            log.debug("rollback: no transaction to roll back")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[Transaction]:
+    """Run a block inside one transaction on ``con``: committed on a normal exit unless the block
+    ended it, rolled back on any exception (``KeyboardInterrupt`` included) and re-raised.
+
+    A process killed inside the block leaves nothing: DuckDB discards work without a commit record
+    when the file is next opened.
+    """
+    con.execute("BEGIN TRANSACTION")
+    tx = Transaction(con)
+    try:
+        yield tx
+        if tx.active:
+            tx.commit()
+    except BaseException:
+        if tx.active:
+            tx.rollback()
+        raise
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table in one transaction, so a store is either complete or absent."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for stmt in _ddl():
             con.execute(stmt)
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

@@ -9,17 +9,18 @@ import numpy as np
 
 from lookbook.errors import NotFound, SchemaError
 from lookbook.index.filters import Eq
+from lookbook.project.spaces import PREFERENCE_SPACE
 from lookbook.ranking import Anchor, Relation, concat, from_rows, from_search, rank
 from lookbook.touchpoints.api import RecItem
 from lookbook.touchpoints.common import IN_STOCK, live_rows, popularity_affinity, top_rows
 
 if TYPE_CHECKING:
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.host import ShopHost
 
 MAX_QUERY = 200
 
 
-def search(shop: Shop, query: str, user_id: str | None, k: int) -> list[RecItem]:
+def search(shop: ShopHost, query: str, user_id: str | None, k: int) -> list[RecItem]:
     """Hybrid (BM25 + dense text) retrieval, blended with the user's affinity. ``d`` grows with the
     item's place ``p`` in the fused list as ``p / (p + 5)``: the first few matches stay far apart
     (a shopper typing a product's name must see it first), the long tail close together (where
@@ -44,7 +45,7 @@ def search(shop: Shop, query: str, user_id: str | None, k: int) -> list[RecItem]
     return shop.page(ranked, state, why=f'matches "{query.strip()}"')
 
 
-def category(shop: Shop, name: str, user_id: str | None, k: int) -> list[RecItem]:
+def category(shop: ShopHost, name: str, user_id: str | None, k: int) -> list[RecItem]:
     """A category page: the category's popular items and (for a known user) its items nearest the
     user's preference vector, filtered in the index, ordered by affinity and popularity."""
     state = shop.state
@@ -62,7 +63,7 @@ def category(shop: Shop, name: str, user_id: str | None, k: int) -> list[RecItem
     parts = [from_rows(popular, Anchor(relation), d=1.0 - pct[popular], a=affinity[popular])]
     if u is not None:
         found = shop.spaces.search(
-            "preference", u[None, :], cfg.category_candidates, filter=Eq("category", name) & IN_STOCK
+            PREFERENCE_SPACE, u[None, :], cfg.category_candidates, filter=Eq("category", name) & IN_STOCK
         )
         parts.append(from_search(found, c, [Anchor(Relation.FOR_YOU)], affinity=affinity))
     ranked = rank(

@@ -91,7 +91,7 @@ class TouchpointConfig:
 
     ``use_reranker``: rank with the project's LightGBM reranker where a touchpoint allows it. Off by
     default: the reranker is trained on features of the logged impressions (``a`` from EASE scaled by
-    the user's best score, ``d`` in an ALS space, see ``lookbook.ranking.world``) that the serving
+    the user's best score, ``d`` in an ALS space, see ``lookbook.pipeline.ranker_data``) that the serving
     path does not compute the same way yet, and a tree model is only as good as that agreement.
     ``lookbook bench serve`` measures the home feed both ways.
 

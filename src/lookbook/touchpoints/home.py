@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lookbook.project.spaces import CONTENT_SPACE, PREFERENCE_SPACE
 from lookbook.ranking import Anchor, Candidates, Relation, concat, from_rows, from_search, rank
 from lookbook.touchpoints.api import Carousel, Context, RecItem
 from lookbook.touchpoints.common import IN_STOCK, live_rows, popularity_affinity, top_rows
 from lookbook.touchpoints.state import DAY, kind_code
 
 if TYPE_CHECKING:
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.host import ShopHost
     from lookbook.touchpoints.state import CatalogState
 
 _ENGAGED = {kind_code(k): verb for k, verb in (
@@ -31,7 +32,7 @@ _ENGAGED = {kind_code(k): verb for k, verb in (
 )}  # fmt: skip
 
 
-def home_feed(shop: Shop, user_id: str | None, context: Context, k: int) -> list[Carousel]:
+def home_feed(shop: ShopHost, user_id: str | None, context: Context, k: int) -> list[Carousel]:
     state = shop.state
     cfg = shop.config.home
     user, a, u = shop.user_context(user_id, state)
@@ -57,12 +58,12 @@ def home_feed(shop: Shop, user_id: str | None, context: Context, k: int) -> list
     return [car for car in carousels if car.items]
 
 
-def _for_you(shop: Shop, state: CatalogState, user, a, u, k: int) -> list[RecItem]:  # type: ignore[no-untyped-def]
+def _for_you(shop: ShopHost, state: CatalogState, user, a, u, k: int) -> list[RecItem]:  # type: ignore[no-untyped-def]
     cfg = shop.config.home
     c = state.catalog
     prefs = state.scorer.item_vectors
     parts: list[Candidates] = []
-    found = shop.spaces.search("preference", u[None, :], cfg.for_you_candidates, filter=IN_STOCK)
+    found = shop.spaces.search(PREFERENCE_SPACE, u[None, :], cfg.for_you_candidates, filter=IN_STOCK)
     parts.append(from_search(found, c, [Anchor(Relation.FOR_YOU)], affinity=a))
     best = top_rows(a, live_rows(state, np.ones(len(c), bool)), cfg.ease_candidates)
     parts.append(from_rows(best, Anchor(Relation.FOR_YOU), d=1.0 - prefs[best] @ u, a=a[best]))
@@ -70,7 +71,7 @@ def _for_you(shop: Shop, state: CatalogState, user, a, u, k: int) -> list[RecIte
     if anchors:
         rows = np.asarray([r for r, _ in anchors], dtype=np.int64)
         labels = [Anchor(Relation.SIMILAR, label=label, item_row=r) for r, label in anchors]
-        near = shop.spaces.search("content", state.content[rows], cfg.per_anchor, filter=IN_STOCK)
+        near = shop.spaces.search(CONTENT_SPACE, state.content[rows], cfg.per_anchor, filter=IN_STOCK)
         parts.append(from_search(near, c, labels, affinity=a))
     candidates = concat(parts)
     ranked = rank(
@@ -84,7 +85,7 @@ def _for_you(shop: Shop, state: CatalogState, user, a, u, k: int) -> list[RecIte
     return shop.page(ranked, state)
 
 
-def _recent_anchors(shop: Shop, state: CatalogState, user_id: str, n: int) -> list[tuple[int, str]]:
+def _recent_anchors(shop: ShopHost, state: CatalogState, user_id: str, n: int) -> list[tuple[int, str]]:
     """The last ``n`` distinct live items the user engaged with, labelled for explanations."""
     rows, kinds, _ = shop.users.get(user_id)
     out: list[tuple[int, str]] = []
@@ -98,7 +99,7 @@ def _recent_anchors(shop: Shop, state: CatalogState, user_id: str, n: int) -> li
     return out
 
 
-def _popular(shop: Shop, state: CatalogState, user, k: int) -> list[RecItem]:  # type: ignore[no-untyped-def]
+def _popular(shop: ShopHost, state: CatalogState, user, k: int) -> list[RecItem]:  # type: ignore[no-untyped-def]
     """Popularity for a visitor without events, with ``explore`` of the page from new items."""
     cfg = shop.config.home
     c = state.catalog

@@ -9,22 +9,22 @@ import numpy as np
 
 from lookbook.errors import SchemaError
 from lookbook.index.filters import Eq, Filter, Or
-from lookbook.project.build import ATTRIBUTE_FIELDS
-from lookbook.project.spaces import style_space
+from lookbook.project.payload import ATTRIBUTE_FIELDS
+from lookbook.project.spaces import CONTENT_SPACE, PREFERENCE_SPACE, style_space
 from lookbook.ranking import Anchor, Relation, concat, from_search, rank
 from lookbook.touchpoints.api import Carousel, RecItem
 from lookbook.touchpoints.common import IN_STOCK, popularity_affinity, with_distance
 
 if TYPE_CHECKING:
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.host import ShopHost
 
 
-def _label(shop: Shop, row: int) -> str:
+def _label(shop: ShopHost, row: int) -> str:
     c = shop.state.catalog
     return f"this {c.category_vocab[c.category[row]]}" if c.category[row] >= 0 else "this item"
 
 
-def similar(shop: Shop, item_id: str, user_id: str | None, k: int) -> list[RecItem]:
+def similar(shop: ShopHost, item_id: str, user_id: str | None, k: int) -> list[RecItem]:
     """Items like the hero, of its slot: its content neighbours, plus (for a known user) the
     neighbours of the hero's preference vector moved ``beta`` of the way to the user's. Every
     candidate's ``d`` is its content distance to the hero, so ``alpha`` means the same either way."""
@@ -38,14 +38,14 @@ def similar(shop: Shop, item_id: str, user_id: str | None, k: int) -> list[RecIt
     affinity = a if a is not None else popularity_affinity(state)
     parts = [
         from_search(
-            shop.spaces.search("content", state.content[hero][None, :], cfg.candidates + 1, filter=f),
+            shop.spaces.search(CONTENT_SPACE, state.content[hero][None, :], cfg.candidates + 1, filter=f),
             state.catalog, [anchor], affinity=affinity,
         )
     ]  # fmt: skip
     if u is not None:
         q = (1.0 - cfg.beta) * state.scorer.item_vectors[hero] + cfg.beta * u
         q = q / max(float(np.linalg.norm(q)), 1e-9)
-        found = shop.spaces.search("preference", q[None, :], cfg.candidates, filter=f)
+        found = shop.spaces.search(PREFERENCE_SPACE, q[None, :], cfg.candidates, filter=f)
         parts.append(from_search(found, state.catalog, [anchor], affinity=affinity))
     c = concat(parts)
     c = c.take(c.rows != hero)
@@ -55,7 +55,7 @@ def similar(shop: Shop, item_id: str, user_id: str | None, k: int) -> list[RecIt
 
 
 def complete_the_look(
-    shop: Shop, item_id: str, user_id: str | None, per_slot: int, attribute: str | None
+    shop: ShopHost, item_id: str, user_id: str | None, per_slot: int, attribute: str | None
 ) -> list[Carousel]:
     """Per other slot, the items the compatibility model pairs best with the hero: one inner-product
     query per target slot in the hero slot's style space (the model's type-aware pair score),

@@ -1,6 +1,6 @@
 """The reranker's ``a`` and ``d`` at request time, computed as its training data computed them.
 
-Training (``lookbook.ranking.world``) featurised each logged impression with ``a`` = the user's EASE
+Training (``lookbook.pipeline.ranker_data``) featurised each logged impression with ``a`` = the user's EASE
 score for the item over their best score, and ``d`` = ``1 - max cos`` between the item and the
 user's ``recent`` latest engaged items in ALS item space. The build saves those two models, fitted
 on every event; here they are aligned with the serving catalog (items added later have neither: NaN,
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lookbook.ranking import Candidates
-from lookbook.ranking.world import RECENT_KINDS
+from lookbook.ranking.features import RECENT_KINDS
 from lookbook.schema import EVENT_KIND_CODES, IdMap
 
 F32 = npt.NDArray[np.float32]

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ import numpy.typing as npt
 from lookbook.errors import DimensionMismatch, LookbookError, NotFound, SchemaError
 from lookbook.index.base import SearchResult
 from lookbook.index.filters import Eq
+from lookbook.project.spaces import CONTENT_SPACE
 from lookbook.ranking import (
     Anchor,
     Constraints,
@@ -41,14 +43,14 @@ from lookbook.ranking import (
     from_search,
     rank,
 )
-from lookbook.touchpoints.api import RecItem
+from lookbook.touchpoints.api import FoundGarment, Look, PhotoAnchors, RecItem
 from lookbook.touchpoints.common import IN_STOCK, popularity_affinity
 from lookbook.vision.base import DetectedGarment, GarmentDetector, ImageLike, to_rgb_array
 from lookbook.vision.framing import FramingConfig, framed_crops
 
 if TYPE_CHECKING:
     from lookbook.project.layout import ProjectPaths
-    from lookbook.touchpoints.shop import Shop
+    from lookbook.touchpoints.host import ShopHost
     from lookbook.touchpoints.state import CatalogState
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ class ShopTheLookConfig:
 
 
 def garment_anchors(
-    shop: Shop, crops: npt.ArrayLike, slots: list[str], confidences: list[float], k: int = 5
+    shop: ShopHost, crops: npt.ArrayLike, slots: list[str], confidences: list[float], k: int = 5
 ) -> list[GarmentAnchors]:
     """The set of sets: each crop's ``k`` nearest in-stock catalog items of its slot (content space)."""
     x = np.asarray(crops, dtype=np.float32)
@@ -126,7 +128,7 @@ def garment_anchors(
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     out = []
     for i, slot in enumerate(slots):  # one filtered query per garment: a handful per photo
-        found = shop.spaces.search("content", x[i], k, filter=Eq("slot", slot) & IN_STOCK)
+        found = shop.spaces.search(CONTENT_SPACE, x[i], k, filter=Eq("slot", slot) & IN_STOCK)
         ids = [j for j in found.ids[0].tolist() if j]
         rows = state.catalog.ids.lookup(ids, missing=-1)
         keep = rows >= 0
@@ -157,7 +159,7 @@ def photo_scores(users: npt.ArrayLike, photos: list[F32]) -> F32:
 
 
 def recommend_for_photo(
-    shop: Shop,
+    shop: ShopHost,
     garments: list[GarmentAnchors],
     user_id: str | None,
     config: ShopTheLookConfig = ShopTheLookConfig(),
@@ -178,7 +180,7 @@ def recommend_for_photo(
         for r in g.rows.tolist():
             name = c.category_vocab[c.category[r]] if c.category[r] >= 0 else g.slot
             labels.append(Anchor(Relation.SIMILAR, label=f"the {name} in the photo", item_row=int(r)))
-    found = shop.spaces.search("content", state.content[rows], config.per_anchor, filter=IN_STOCK)
+    found = shop.spaces.search(CONTENT_SPACE, state.content[rows], config.per_anchor, filter=IN_STOCK)
     # a garment the detector is less sure of counts less: its anchors' similarities are scaled by
     # its confidence (d = 1 - confidence * cosine), so a weak garment's neighbours rank lower
     confidence = np.concatenate([np.full(g.rows.size, g.confidence, np.float32) for g in kept])
@@ -193,53 +195,6 @@ def recommend_for_photo(
         diversity=DiversityConfig(max_per_category=4),
     )
     return shop.page(rank(cand, c, user, rank_config), state)
-
-
-@dataclass(frozen=True)
-class FoundGarment:
-    """One garment of a photo as the shop sees it: where, which slot, how sure, and its anchors
-    (catalog item ids, nearest first, with cosine distances to the framed crop)."""
-
-    box: tuple[float, float, float, float]
-    slot: str
-    confidence: float
-    anchors: list[str]
-    distances: list[float]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "box": [round(v, 1) for v in self.box],
-            "slot": self.slot,
-            "confidence": round(self.confidence, 3),
-            "anchors": self.anchors,
-            "distances": [round(d, 4) for d in self.distances],
-        }
-
-
-@dataclass(frozen=True)
-class Look:
-    """What shop the look makes of one photo for one user.
-
-    ``photo_score`` is the user's max over garments of ``user . garment`` (``None`` for an
-    anonymous visitor or a photo without garments); ``timings`` are seconds per step.
-    """
-
-    garments: list[FoundGarment]
-    recommendations: list[RecItem]
-    photo_score: float | None
-    timings: dict[str, float]
-    detections: list[DetectedGarment] = field(default_factory=list, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "garments": [g.to_dict() for g in self.garments],
-            "recommendations": [
-                {"item_id": r.item_id, "score": round(float(r.score), 4), "why": r.why}
-                for r in self.recommendations
-            ],
-            "photo_score": None if self.photo_score is None else round(self.photo_score, 4),
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
-        }
 
 
 def photos_path(paths: ProjectPaths) -> Path:
@@ -258,7 +213,7 @@ class ShopTheLook:
 
     def __init__(
         self,
-        shop: Shop,
+        shop: ShopHost,
         config: ShopTheLookConfig | None = None,
         *,
         detector: GarmentDetector | None = None,
@@ -376,10 +331,18 @@ class ShopTheLook:
             return self._photos
 
     def photo_image(self, photo_id: str) -> Path:
-        """The file of one of the project's community photos."""
+        """The file of one of the project's community photos (``NotFound`` when unknown or missing).
+
+        The build writes ``photos.json``, but a path in it must still not lead out of the project:
+        checked on the names, so a photo folder linked into the project still serves."""
+        root = self.shop.paths.root
         for p in self.photos():  # hundreds of photos at most
             if p.photo_id == photo_id:
-                return self.shop.paths.root / p.image
+                path = root / p.image
+                inside = Path(os.path.normpath(path)).is_relative_to(os.path.normpath(root))
+                if not inside or not path.is_file():
+                    raise NotFound(f"photo_id: the file of photo {photo_id!r} is missing")
+                return path
         raise NotFound(f"photo_id: unknown photo {photo_id!r}")
 
     def photo_feed(
@@ -387,14 +350,14 @@ class ShopTheLook:
     ) -> list[tuple[str, float]]:
         """The community photo feed: ``(photo_id, score)`` by the user's max-over-garments score,
         best first (an anonymous visitor gets the photos with the most confident garments).
-        ``photos`` defaults to the project's own."""
-        photos = self.photos() if photos is None else photos
-        if not photos:
-            return []
+        ``photos`` defaults to the project's own. An unknown user is ``NotFound``, photos or not."""
         state = self.shop.state
         u = None
         if user_id is not None:
             _, _, u = self.shop.user_context(user_id, state)
+        photos = self.photos() if photos is None else photos
+        if not photos:
+            return []
         ids = [p.photo_id for p in photos]
         if u is None:
             scores = np.asarray([max((g.confidence for g in p.garments), default=-np.inf) for p in photos])
@@ -412,33 +375,8 @@ class ShopTheLook:
         return [(ids[i], float(scores[i])) for i in order.tolist() if np.isfinite(scores[i])]
 
 
-@dataclass(frozen=True)
-class PhotoAnchors:
-    """A community photo already mapped to the catalog (what the photo feed ranks)."""
-
-    photo_id: str
-    image: str
-    garments: list[FoundGarment]
-
-    def to_dict(self) -> dict[str, Any]:
-        garments = [g.to_dict() for g in self.garments]
-        return {"photo_id": self.photo_id, "image": self.image, "garments": garments}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PhotoAnchors:
-        garments = [
-            FoundGarment(tuple(g["box"]), g["slot"], float(g["confidence"]), list(g["anchors"]),
-                         list(g.get("distances", [])))
-            for g in data["garments"]
-        ]  # fmt: skip
-        return cls(str(data["photo_id"]), str(data["image"]), garments)
-
-
 __all__ = [
-    "FoundGarment",
     "GarmentAnchors",
-    "Look",
-    "PhotoAnchors",
     "ShopTheLook",
     "ShopTheLookConfig",
     "garment_anchors",

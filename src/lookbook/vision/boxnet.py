@@ -26,7 +26,6 @@ vectorised affine warp (scale, aspect, shift, mirror) and colour jitter.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -43,6 +42,7 @@ from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
+from lookbook import weights as model_files
 from lookbook.errors import NotFittedError, SchemaError
 from lookbook.schema import Slot
 from lookbook.vision.base import (
@@ -553,45 +553,30 @@ class BoxDetector:
 
     # ------------------------------------------------------------------------------------ save/load
     def save(self, path: Path | str) -> Path:
-        """Weights as safetensors, config, slots and canvas as JSON, in the folder ``path``."""
-        from safetensors.torch import save_file
-
+        """Weights as safetensors, config, slots and canvas as JSON, in the folder ``path``
+        (``lookbook.weights``: format version checked on load)."""
         self._check_fitted()
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {k: v.contiguous() for k, v in self.net_.state_dict().items()}, str(out / "weights.safetensors")
-        )
         meta = {
-            "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
             "slots": [s.value for s in self.slots_],
             "canvas": list(self.canvas_),
             "history": self.history_,
             "fit_seconds": self.fit_seconds_,
         }
-        (out / "model.json").write_text(json.dumps(meta, indent=1))
-        return out
+        return model_files.save(path, self.net_.state_dict(), meta, FORMAT_VERSION)
 
     @classmethod
     def load(cls, path: Path | str) -> BoxDetector:
         """A fitted detector from a folder written by ``save``."""
-        from safetensors.torch import load_file
-
         folder = Path(path)
-        meta_path = folder / "model.json"
-        if not meta_path.exists():
+        if not (folder / model_files.META_FILE).exists():
             raise NotFittedError(f"BoxDetector {folder}: no model.json here; fit and save a detector first")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise SchemaError(
-                f"BoxDetector {folder}: format_version {meta.get('format_version')} "
-                f"is not {FORMAT_VERSION}; retrain it"
-            )
+        saved = model_files.load(folder, FORMAT_VERSION, owner="BoxDetector")
+        meta = saved.meta
         model = cls(BoxDetectorConfig.from_dict(meta["config"]))
         slots = tuple(Slot(s) for s in meta["slots"])
         net = _Net(len(slots), model.config.width)
-        net.load_state_dict(load_file(str(folder / "weights.safetensors")))
+        net.load_state_dict(saved.state_dict)
         model.net_ = net.eval()
         model.slots_ = slots
         model.canvas_ = (int(meta["canvas"][0]), int(meta["canvas"][1]))

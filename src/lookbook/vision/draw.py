@@ -11,28 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lookbook.schema import Slot
+from lookbook.schema import SLOT_COLOURS
 from lookbook.vision.base import DetectedGarment, ImageLike, to_rgb_array
 
-__all__ = ["SLOT_COLOURS", "draw_garments"]
-
-#: One outline colour per slot, the same in every picture.
-SLOT_COLOURS: dict[Slot, tuple[int, int, int]] = {
-    Slot.TOP: (230, 25, 75),
-    Slot.BOTTOM: (0, 130, 200),
-    Slot.DRESS: (145, 30, 180),
-    Slot.OUTERWEAR: (245, 130, 48),
-    Slot.SHOES: (60, 180, 75),
-    Slot.BAG: (128, 128, 0),
-    Slot.ACCESSORY: (240, 50, 230),
-    Slot.SOFA: (230, 25, 75),
-    Slot.ARMCHAIR: (245, 130, 48),
-    Slot.COFFEE_TABLE: (0, 130, 200),
-    Slot.RUG: (145, 30, 180),
-    Slot.LAMP: (60, 180, 75),
-    Slot.SHELF: (128, 128, 0),
-    Slot.SIDE_TABLE: (240, 50, 230),
-}
+__all__ = ["draw_garments"]
 
 
 def draw_garments(

@@ -2,10 +2,10 @@
 
 One definition of each number, used for every backend. Average precision is per slot, with the
 PASCAL VOC 2010+ all-point interpolation (the area under the precision envelope, precision made
-monotone from the right); mAP is the mean over the slots that have at least one true garment, so a
-slot nobody labelled neither helps nor hurts. A detection is a true positive when its best-overlap
-true garment of the same slot has IoU >= ``iou`` and was not already taken by a higher-scored
-detection (duplicates count as false positives, as in VOC).
+monotone from the right; ``lookbook.metrics.average_precision``); mAP is the mean over the slots
+that have at least one true garment, so a slot nobody labelled neither helps nor hurts. A detection
+is a true positive when its best-overlap true garment of the same slot has IoU >= ``iou`` and was
+not already taken by a higher-scored detection (duplicates count as false positives, as in VOC).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from lookbook.errors import SchemaError
+from lookbook.metrics import average_precision
 from lookbook.schema import Slot
 from lookbook.vision.base import DetectedGarment, GarmentDetector, LabelledPhoto
 
 log = logging.getLogger(__name__)
 
-__all__ = ["average_precision", "box_iou", "detection_metrics", "evaluate_detector"]
+__all__ = ["box_iou", "detection_metrics", "evaluate_detector"]
 
 F32 = npt.NDArray[np.float32]
 
@@ -41,27 +42,6 @@ def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> F32:
     area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(axis=1)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0).astype(np.float32)
-
-
-def average_precision(tp: npt.ArrayLike, n_truth: int) -> float:
-    """All-point interpolated AP of detections already sorted by falling score.
-
-    ``tp`` is a 0/1 array, one entry per detection; ``n_truth`` the number of true garments. With no
-    true garments AP is undefined and NaN is returned (the caller leaves that slot out of mAP).
-    """
-    if n_truth <= 0:
-        return float("nan")
-    tp = np.asarray(tp, dtype=np.float64)
-    if tp.size == 0:
-        return 0.0
-    ctp = np.cumsum(tp)
-    recall = ctp / n_truth
-    precision = ctp / np.arange(1, tp.size + 1)
-    mrec = np.concatenate([[0.0], recall, [1.0]])
-    mpre = np.concatenate([[0.0], precision, [0.0]])
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
-    step = np.flatnonzero(mrec[1:] != mrec[:-1])
-    return float(np.sum((mrec[step + 1] - mrec[step]) * mpre[step + 1]))
 
 
 def detection_metrics(

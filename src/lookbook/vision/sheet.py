@@ -11,8 +11,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from lookbook.schema import SLOT_COLOURS
 from lookbook.vision.base import DetectedGarment, ImageLike
-from lookbook.vision.draw import SLOT_COLOURS, draw_garments
+from lookbook.vision.draw import draw_garments
 
 __all__ = ["contact_sheet"]
 

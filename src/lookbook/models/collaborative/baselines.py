@@ -1,62 +1,66 @@
-"""The baselines every collaborative model must beat: popularity, ALS and EASE, each tuned fairly.
+"""The baselines every collaborative model must beat: popularity, ALS and EASE.
 
 A new model is only worth its complexity if it beats a *tuned* matrix factorisation (ALS) and a
 tuned linear item-item model (EASE, often the strongest simple baseline on implicit feedback), not
-their defaults. ``tuned_als`` and ``tuned_ease`` therefore search a small grid on a validation
-split cut from the training events (never the test events) and refit the best setting on all of
-them; ``TunedALS`` / ``TunedEASE`` wrap that in the ``Recommender`` protocol so that the harness
-times tuning as part of fitting.
+their defaults; the tuning lives in ``lookbook.models.collaborative.tuning``. Each model here keeps
+the ``Recommender`` contract (``base.py``): it writes ``fit``, ``score``, its item-item similarity
+and its files; ranking, checks and the seen-items mask come from the base.
 """
 
 from __future__ import annotations
 
-import abc
 import dataclasses
-import itertools
 import logging
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Self, TypeVar
+from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
 import scipy.linalg
 import scipy.linalg.lapack
+import scipy.sparse as sp
 import threadpoolctl
 
-from lookbook.errors import LookbookError, NotFittedError
-from lookbook.models.collaborative.base import Recommender
+from lookbook.errors import LookbookError
+from lookbook.models.collaborative.base import ARRAYS_FILE, Recommender
 from lookbook.models.collaborative.data import InteractionData
-from lookbook.models.collaborative.loading import temporal_split
+from lookbook.weights import load_arrays, save_arrays
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "ALS_GRID",
-    "EASE_GRID",
     "ALSConfig",
     "ALSRecommender",
     "EASEConfig",
     "EASERecommender",
     "PopularityRecommender",
-    "TunedALS",
-    "TunedEASE",
-    "tune",
-    "tuned_als",
-    "tuned_ease",
 ]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
-C = TypeVar("C")
+#: Layout of the files ``save`` writes (``model.json``, ``arrays.npz``) for the three models here.
+FORMAT_VERSION = 1
 
 
-class PopularityRecommender:
+def _config_from(cls: type[Any], data: dict[str, Any]) -> Any:
+    """A config dataclass from its saved dict, ignoring fields this version does not know."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _unit_rows(x: F32) -> F32:
+    """Rows scaled to unit length (zero rows stay zero): dot products become cosines."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+class PopularityRecommender(Recommender):
     """Every user gets the same list: items by summed positive weight (``data.matrix()`` column sums).
 
     Weighted rather than counted, so recent purchases outrank old views: this is the "trending"
-    list a shop would show anyone it knows nothing about, and the fallback for cold users.
+    list a shop would show anyone it knows nothing about, and the fallback for cold users. Its
+    "similar items" are the most popular items too: popularity knows nothing about pairs.
     """
 
     name = "popularity"
@@ -66,12 +70,31 @@ class PopularityRecommender:
 
     def fit(self, data: InteractionData, *, show_progress: bool = False) -> Self:
         self.item_scores = np.asarray(data.matrix().sum(axis=0), dtype=np.float32).ravel()
+        self._record_fit(data)
         return self
 
-    def score(self, users: I64) -> F32:
-        if self.item_scores is None:
-            raise NotFittedError("PopularityRecommender: call fit() before score()")
-        return np.broadcast_to(self.item_scores, (len(users), self.item_scores.size)).copy()
+    def score(self, users: npt.ArrayLike) -> F32:
+        rows = self._user_rows(users, "score")
+        assert self.item_scores is not None  # fitted (checked above)
+        return np.broadcast_to(self.item_scores, (rows.size, self.item_scores.size)).copy()
+
+    def _similar_scores(self, items: I64) -> F32:
+        assert self.item_scores is not None
+        return np.broadcast_to(self.item_scores, (items.size, self.item_scores.size)).copy()
+
+    def _save(self, folder: Path) -> None:
+        assert self.item_scores is not None
+        self._write_meta(folder, FORMAT_VERSION)
+        save_arrays(folder / ARRAYS_FILE, {"item_scores": self.item_scores}, FORMAT_VERSION)
+
+    @classmethod
+    def _load(cls, folder: Path) -> Self:
+        cls._read_meta(folder, FORMAT_VERSION)
+        model = cls()
+        model.item_scores = load_arrays(folder / ARRAYS_FILE, FORMAT_VERSION, owner=cls.__name__)[
+            "item_scores"
+        ]
+        return model
 
 
 # --------------------------------------------------------------------------------------------------
@@ -100,8 +123,11 @@ class ALSConfig:
             raise LookbookError(f"ALSConfig: expected regularization >= 0 and alpha > 0, got {self}")
 
 
-class ALSRecommender:
-    """Matrix factorisation: ``score(u, i) = user_factors[u] . item_factors[i]``."""
+class ALSRecommender(Recommender):
+    """Matrix factorisation: ``score(u, i) = user_factors[u] . item_factors[i]``.
+
+    Similar items are the cosine neighbours of ``item_factors``.
+    """
 
     name = "als"
 
@@ -130,12 +156,37 @@ class ALSRecommender:
             model.fit(data.matrix(), show_progress=show_progress)
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+        self._record_fit(data)
         return self
 
-    def score(self, users: I64) -> F32:
-        if self.user_factors is None or self.item_factors is None:
-            raise NotFittedError("ALSRecommender: call fit() before score()")
-        return self.user_factors[np.asarray(users, dtype=np.int64)] @ self.item_factors.T
+    def score(self, users: npt.ArrayLike) -> F32:
+        rows = self._user_rows(users, "score")
+        assert self.user_factors is not None and self.item_factors is not None
+        return self.user_factors[rows] @ self.item_factors.T
+
+    def _similar_scores(self, items: I64) -> F32:
+        assert self.item_factors is not None
+        unit = _unit_rows(self.item_factors)
+        return unit[items] @ unit.T
+
+    def _save(self, folder: Path) -> None:
+        assert self.user_factors is not None and self.item_factors is not None
+        self._write_meta(folder, FORMAT_VERSION, config=dataclasses.asdict(self.config), tuning=self.tuning)
+        save_arrays(
+            folder / ARRAYS_FILE,
+            {"user_factors": self.user_factors, "item_factors": self.item_factors},
+            FORMAT_VERSION,
+        )
+
+    @classmethod
+    def _load(cls, folder: Path) -> Self:
+        meta = cls._read_meta(folder, FORMAT_VERSION)
+        model = cls(_config_from(ALSConfig, meta["config"]))
+        model.tuning = meta.get("tuning")
+        arrays = load_arrays(folder / ARRAYS_FILE, FORMAT_VERSION, owner=cls.__name__)
+        model.user_factors = arrays["user_factors"]
+        model.item_factors = arrays["item_factors"]
+        return model
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,8 +228,11 @@ def _spd_inverse(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return upper + np.triu(upper, 1).T
 
 
-class EASERecommender:
-    """``B = I - P / diag(P)`` with ``P = (X^T X + l2 I)^-1``; ``score(u) = X_u B``."""
+class EASERecommender(Recommender):
+    """``B = I - P / diag(P)`` with ``P = (X^T X + l2 I)^-1``; ``score(u) = X_u B``.
+
+    Similar items of ``i`` are the items ``i`` predicts most strongly: row ``B[i]``.
+    """
 
     name = "ease"
 
@@ -208,183 +262,48 @@ class EASERecommender:
         b[np.diag_indices_from(b)] = 0.0
         self.item_weights = b.astype(np.float32)
         self._x = x.astype(np.float32)
+        self._record_fit(data)
         return self
 
-    def score(self, users: I64) -> F32:
-        if self.item_weights is None:
-            raise NotFittedError("EASERecommender: call fit() before score()")
-        rows = self._x[np.asarray(users, dtype=np.int64)]
-        return np.asarray(rows @ self.item_weights, dtype=np.float32)
+    def score(self, users: npt.ArrayLike) -> F32:
+        rows = self._user_rows(users, "score")
+        assert self.item_weights is not None
+        return np.asarray(self._x[rows] @ self.item_weights, dtype=np.float32)
+
+    def _similar_scores(self, items: I64) -> F32:
+        assert self.item_weights is not None
+        return np.array(self.item_weights[items], dtype=np.float32)
+
+    def _save(self, folder: Path) -> None:
+        assert self.item_weights is not None
+        self._write_meta(folder, FORMAT_VERSION, config=dataclasses.asdict(self.config), tuning=self.tuning)
+        save_arrays(
+            folder / ARRAYS_FILE, {"item_weights": self.item_weights, **csr_parts(self._x)}, FORMAT_VERSION
+        )
+
+    @classmethod
+    def _load(cls, folder: Path) -> Self:
+        meta = cls._read_meta(folder, FORMAT_VERSION)
+        model = cls(_config_from(EASEConfig, meta["config"]))
+        model.tuning = meta.get("tuning")
+        arrays = load_arrays(folder / ARRAYS_FILE, FORMAT_VERSION, owner=cls.__name__)
+        model.item_weights = arrays["item_weights"]
+        model._x = csr_from_parts(arrays)
+        return model
 
 
-# --------------------------------------------------------------------------------------------------
-# Tuning
-# --------------------------------------------------------------------------------------------------
-
-#: The ALS search space of ``tuned_als`` (27 settings, subsampled to ``max_configs``).
-ALS_GRID: dict[str, tuple[float, ...]] = {
-    "factors": (32, 64, 128),
-    "regularization": (0.01, 0.1, 1.0),
-    "alpha": (1.0, 5.0, 20.0),
-}
-#: The EASE search space of ``tuned_ease``.
-EASE_GRID: tuple[float, ...] = (10.0, 50.0, 200.0, 500.0, 2000.0)
-
-
-def tune(
-    factory: Callable[[C], Recommender],
-    configs: Sequence[C],
-    train: InteractionData,
-    valid: InteractionData,
-    k: int = 10,
-    metric: Literal["ndcg", "recall"] = "ndcg",
-) -> tuple[C, list[dict[str, Any]]]:
-    """Fit ``factory(config)`` on ``train`` for each config, score it on ``valid``; return the best.
-
-    Scoring is the evaluation harness's (``lookbook.evaluation.collaborative``): top ``k`` of the
-    items the user has no ``train`` event with. Ties go to the earlier config. Returns
-    ``(best_config, table)`` with one row per config: its fields, ``recall``, ``ndcg`` and ``fit_s``.
-    """
-    # Imported here: evaluation sits above models and imports these baselines itself.
-    from lookbook.evaluation.collaborative import Targets, score_fitted
-
-    if not configs:
-        raise LookbookError("tune configs: expected at least one config, got none")
-    if metric not in ("ndcg", "recall"):
-        raise LookbookError(f"tune metric: expected 'ndcg' or 'recall', got {metric!r}")
-    targets = Targets.from_data(valid)
-    table: list[dict[str, Any]] = []
-    achieved: list[float] = []
-    for config in configs:
-        started = time.perf_counter()
-        model = factory(config).fit(train)
-        fit_s = time.perf_counter() - started
-        result = score_fitted(model, train, targets, k, digits=None)
-        achieved.append(result[metric])
-        row = {
-            **_fields(config),
-            "recall": round(result["recall"], 4),
-            "ndcg": round(result["ndcg"], 4),
-            "fit_s": round(fit_s, 3),
-        }
-        log.info("tune %s: %s", getattr(model, "name", type(model).__name__), row)
-        table.append(row)
-    return configs[int(np.argmax(achieved))], table
-
-
-def _fields(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {"config": repr(config)}
-
-
-def _validation_split(train: InteractionData) -> tuple[InteractionData, InteractionData] | None:
-    """The last 20% of each user's positive training events as a validation set (None if empty)."""
-    fit_part, valid = temporal_split(train, 0.2)
-    if valid.user.size == 0:
-        log.warning("tuning: no user has 2 positive training events; using the default config untuned")
-        return None
-    return fit_part, valid
-
-
-def tuned_als(
-    train: InteractionData, *, k: int = 10, seed: int = 0, max_configs: int = 12, iterations: int = 15
-) -> ALSRecommender:
-    """ALS tuned on a temporal validation split of ``train``, refitted on all of ``train``.
-
-    The grid is ``ALS_GRID`` (factors x regularization x alpha, 27 settings); at most ``max_configs``
-    of them are tried, drawn without replacement by ``seed`` (so a run is reproducible) and tried
-    in grid order. The chosen config and the search table are kept on the model (``config``,
-    ``tuning``).
-    """
-    split = _validation_split(train)
-    if split is None:
-        return _refit(ALSRecommender(ALSConfig(iterations=iterations, random_state=seed)), train, [], None)
-    fit_part, valid = split
-    grid = [
-        ALSConfig(factors=int(f), regularization=r, alpha=a, iterations=iterations, random_state=seed)
-        for f, r, a in itertools.product(*ALS_GRID.values())
-    ]
-    if len(grid) > max_configs:
-        picked = np.sort(np.random.default_rng(seed).choice(len(grid), size=max_configs, replace=False))
-        grid = [grid[i] for i in picked]
-    best, table = tune(ALSRecommender, grid, fit_part, valid, k=k)
-    return _refit(ALSRecommender(best), train, table, valid)
-
-
-def tuned_ease(train: InteractionData, *, k: int = 10, binary: bool = True) -> EASERecommender:
-    """EASE with ``l2`` chosen from ``EASE_GRID`` on a temporal validation split of ``train``, refitted."""
-    split = _validation_split(train)
-    if split is None:
-        return _refit(EASERecommender(EASEConfig(binary=binary)), train, [], None)
-    fit_part, valid = split
-    grid = [EASEConfig(l2=l2, binary=binary) for l2 in EASE_GRID]
-    best, table = tune(EASERecommender, grid, fit_part, valid, k=k)
-    return _refit(EASERecommender(best), train, table, valid)
-
-
-M = TypeVar("M", ALSRecommender, EASERecommender)
-
-
-def _refit(model: M, train: InteractionData, table: list[dict[str, Any]], valid: InteractionData | None) -> M:
-    started = time.perf_counter()
-    model.fit(train)
-    model.tuning = {
-        "table": table,
-        "validation_users": 0 if valid is None else int(np.unique(valid.user).size),
-        "refit_s": round(time.perf_counter() - started, 3),
+def csr_parts(x: sp.spmatrix) -> dict[str, npt.NDArray[Any]]:
+    """A CSR matrix as plain arrays (``x_indptr``, ``x_indices``, ``x_data``, ``x_shape``)."""
+    m = sp.csr_matrix(x)
+    return {
+        "x_indptr": m.indptr.astype(np.int64),
+        "x_indices": m.indices.astype(np.int64),
+        "x_data": m.data.astype(np.float32),
+        "x_shape": np.asarray(m.shape, dtype=np.int64),
     }
-    log.info("chose %s (refit on all training events in %.2fs)", model.config, model.tuning["refit_s"])
-    return model
 
 
-class _Tuned(abc.ABC):
-    """A baseline whose ``fit`` is "tune on a validation split of the data, then refit the best";
-    subclasses say how to tune."""
-
-    name = "tuned"
-
-    def __init__(self, k: int = 10, seed: int = 0) -> None:
-        self.k = k
-        self.seed = seed
-        self.model: ALSRecommender | EASERecommender | None = None
-        self.info: dict[str, Any] = {}
-
-    @abc.abstractmethod
-    def _tune(self, data: InteractionData) -> ALSRecommender | EASERecommender:
-        """The tuned, refitted model for ``data``."""
-
-    def fit(self, data: InteractionData, *, show_progress: bool = False) -> Self:
-        started = time.perf_counter()
-        self.model = self._tune(data)
-        tuning = self.model.tuning or {}
-        refit_s = float(tuning.get("refit_s", 0.0))
-        self.info = {
-            "config": dataclasses.asdict(self.model.config),
-            "tuning_s": round(time.perf_counter() - started - refit_s, 3),
-            "refit_s": refit_s,
-            "validation_users": tuning.get("validation_users"),
-            "tuning": tuning.get("table", []),
-        }
-        return self
-
-    def score(self, users: I64) -> F32:
-        if self.model is None:
-            raise NotFittedError(f"{type(self).__name__}: call fit() before score()")
-        return self.model.score(users)
-
-
-class TunedALS(_Tuned):
-    """``tuned_als`` as a ``Recommender``: ``fit`` tunes on a validation split, then refits."""
-
-    name = "als"
-
-    def _tune(self, data: InteractionData) -> ALSRecommender:
-        return tuned_als(data, k=self.k, seed=self.seed)
-
-
-class TunedEASE(_Tuned):
-    """``tuned_ease`` as a ``Recommender``: ``fit`` tunes on a validation split, then refits."""
-
-    name = "ease"
-
-    def _tune(self, data: InteractionData) -> EASERecommender:
-        return tuned_ease(data, k=self.k)
+def csr_from_parts(arrays: dict[str, npt.NDArray[Any]]) -> sp.csr_matrix:
+    """The inverse of ``csr_parts``."""
+    shape = tuple(int(v) for v in arrays["x_shape"])
+    return sp.csr_matrix((arrays["x_data"], arrays["x_indices"], arrays["x_indptr"]), shape=shape)

@@ -12,13 +12,12 @@ by NDCG@k on that split (never on test), then refits both on all training events
 the pure two-tower and ``w = 0`` pure EASE, so the chosen blend is at least as good as either on
 validation. Items without training events have no EASE column worth anything (all zeros), so they
 are scored by the two-tower's content path alone. Retrieval uses the two-tower's vectors
-(``item_vectors``, ``user_vector``); the blend is the ranking of record.
+(``item_vectors``, ``user_vector``, and ``similar_items``); the blend is the ranking of record.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -27,18 +26,24 @@ from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
-from lookbook.errors import NotFittedError, SchemaError
-from lookbook.models.collaborative.baselines import EASEConfig, EASERecommender
+from lookbook.errors import LookbookError, SchemaError
+from lookbook.models.collaborative.base import Recommender
+from lookbook.models.collaborative.baselines import EASEConfig, EASERecommender, csr_from_parts, csr_parts
 from lookbook.models.collaborative.data import InteractionData
 from lookbook.models.collaborative.loading import temporal_split
+from lookbook.models.collaborative.tuning import Targets, score_fitted
 from lookbook.models.collaborative.two_tower import TwoTowerConfig, TwoTowerRecommender
 
 log = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
+#: Layout of a saved blend: ``model.json``, ``two_tower/`` and (when EASE is in the blend)
+#: ``ease.safetensors``, as ``lookbook build`` has always written it.
 FORMAT_VERSION = 1
+EASE_FILE = "ease.safetensors"
 
 
 @dataclass(frozen=True)
@@ -79,18 +84,26 @@ def _standardised(scores: F32) -> F32:
     return ((scores - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
-class _Blend:
-    """A fitted two-tower and a fitted EASE, scored together with weight ``w`` on the two-tower."""
+class _Blend(Recommender):
+    """A fitted two-tower and a fitted EASE, scored together with weight ``w`` on the two-tower.
+
+    The components are fitted by ``LookbookRecommender`` on one dataset, so the blend is fitted on
+    it too (it takes the two-tower's seen items); ``fit`` only records another dataset's.
+    """
 
     name = "blend"
 
     def __init__(self, two_tower: TwoTowerRecommender, ease: EASERecommender | None, w: float) -> None:
         self.two_tower, self.ease, self.w = two_tower, ease, w
+        if hasattr(two_tower, "seen_"):
+            self._set_seen(two_tower.seen_)
 
     def fit(self, data: InteractionData, *, show_progress: bool = False) -> Self:
-        return self  # components are fitted by LookbookRecommender
+        self._record_fit(data)  # components are fitted by LookbookRecommender
+        return self
 
-    def score(self, users: I64) -> F32:
+    def score(self, users: npt.ArrayLike) -> F32:
+        users = self._user_rows(users, "score")
         if self.ease is None or self.w >= 1.0:
             return self.two_tower.score(users)
         ease = _standardised(self.ease.score(users))
@@ -104,9 +117,20 @@ class _Blend:
         blended[:, cold] = tt[:, cold]
         return blended
 
+    def _similar_scores(self, items: I64) -> F32:
+        return self.two_tower._similar_scores(items)
 
-class LookbookRecommender:
-    """Two-tower + EASE blend tuned on validation; ``Recommender`` protocol plus vectors for retrieval."""
+    def _save(self, folder: Path) -> None:
+        raise LookbookError("_Blend: save the LookbookRecommender that holds it")
+
+    @classmethod
+    def _load(cls, folder: Path) -> Self:
+        raise LookbookError("_Blend: load the LookbookRecommender that holds it")
+
+
+class LookbookRecommender(Recommender):
+    """Two-tower + EASE blend tuned on validation: the ``Recommender`` contract plus vectors for
+    retrieval. Similar items are the two-tower's (its item vectors are what retrieval searches)."""
 
     name = "lookbook"
 
@@ -115,8 +139,6 @@ class LookbookRecommender:
         self.info: dict[str, Any] = {}
 
     def fit(self, data: InteractionData, *, show_progress: bool = False) -> Self:
-        from lookbook.evaluation.collaborative import Targets, score_fitted
-
         cfg = self.config
         started = time.perf_counter()
         use_ease = data.n_items <= EASEConfig().max_items
@@ -160,87 +182,74 @@ class LookbookRecommender:
             "fit_s": round(time.perf_counter() - started, 2),
         }
         log.info("lookbook: blend w=%.2f (two-tower share), EASE l2=%s", best_w, self.info["l2"])
+        self._record_fit(data)
         return self
 
-    def _check(self) -> None:
-        if not hasattr(self, "blend_"):
-            raise NotFittedError("LookbookRecommender: call fit() first")
+    def score(self, users: npt.ArrayLike) -> F32:
+        rows = self._user_rows(users, "score")
+        return self.blend_.score(rows)
 
-    def score(self, users: I64) -> F32:
-        self._check()
-        return self.blend_.score(np.asarray(users, dtype=np.int64))
+    def _similar_scores(self, items: I64) -> F32:
+        return self.two_tower_._similar_scores(items)
 
     def item_vectors(self, content: npt.ArrayLike | None = None) -> F32:
         """Preference-space item vectors (the two-tower's; new items from ``content``)."""
-        self._check()
+        self._check_fitted()
         return self.two_tower_.item_vectors(content)
 
     def user_vector(self, items: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> F32:
         """Preference-space vector of a user from the items they touched (fold-in, no retraining)."""
-        self._check()
+        self._check_fitted()
         return self.two_tower_.user_vector(items, weights)
 
-    def save(self, path: Path | str) -> Path:
-        return save_lookbook(self, path)
+    # ---------------------------------------------------------------------------------- persistence
+    def _save(self, folder: Path) -> None:
+        """The blend as a folder: the two-tower's own folder (``two_tower/``), EASE's item weights
+        and user matrix (``ease.safetensors``) and ``model.json`` (the chosen blend and the
+        validation table); the files ``lookbook build`` writes and the shop loads."""
+        from safetensors.numpy import save_file
+
+        self.two_tower_.save(folder / "two_tower")
+        if self.ease_ is not None:
+            tmp = folder / (EASE_FILE + ".tmp")
+            save_file(
+                {"item_weights": np.ascontiguousarray(self.ease_.item_weights), **csr_parts(self.ease_._x)},
+                str(tmp),
+                metadata={"format_version": str(FORMAT_VERSION)},
+            )
+            tmp.replace(folder / EASE_FILE)
+        self._write_meta(
+            folder, FORMAT_VERSION, info=self.info, two_tower_config=self.config.two_tower.to_dict()
+        )
 
     @classmethod
-    def load(cls, path: Path | str) -> LookbookRecommender:
-        return load_lookbook(path)
+    def _load(cls, folder: Path) -> Self:
+        """A blend saved by ``save`` (or by any earlier ``lookbook build``); scores exactly as
+        before saving."""
+        from safetensors import safe_open
 
+        meta = cls._read_meta(folder, FORMAT_VERSION)
+        model = cls(LookbookConfig(two_tower=TwoTowerConfig.from_dict(meta["two_tower_config"])))
+        model.info = meta["info"]
+        model.two_tower_ = TwoTowerRecommender.load(folder / "two_tower")
+        model.ease_ = None
+        if (folder / EASE_FILE).exists():
+            with safe_open(str(folder / EASE_FILE), framework="np") as fh:
+                version = (fh.metadata() or {}).get("format_version", str(FORMAT_VERSION))
+                if version != str(FORMAT_VERSION):
+                    raise SchemaError(
+                        f"LookbookRecommender {folder / EASE_FILE}: format_version {version} is not "
+                        f"{FORMAT_VERSION}; retrain it"
+                    )
+                t = {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118
+            ease = EASERecommender(EASEConfig(l2=float(model.info["l2"])))
+            ease.item_weights = t["item_weights"]
+            ease._x = csr_from_parts(t)
+            ease._set_seen(model.two_tower_.seen_)
+            model.ease_ = ease
+        model.blend_ = _Blend(model.two_tower_, model.ease_, float(model.info["w"]))
+        return model
 
-def save_lookbook(model: LookbookRecommender, path: Path | str) -> Path:
-    """The blend as a folder: the two-tower's own folder, EASE's item weights and user matrix, and
-    ``model.json`` (the chosen blend and the validation table)."""
-    from safetensors.numpy import save_file
-
-    model._check()
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
-    model.two_tower_.save(out / "two_tower")
-    if model.ease_ is not None:
-        x = model.ease_._x.tocsr()
-        tmp = out / "ease.safetensors.tmp"
-        save_file(
-            {
-                "item_weights": np.ascontiguousarray(model.ease_.item_weights),
-                "x_indptr": x.indptr.astype(np.int64),
-                "x_indices": x.indices.astype(np.int64),
-                "x_data": x.data.astype(np.float32),
-                "x_shape": np.asarray(x.shape, dtype=np.int64),
-            },
-            str(tmp),
-        )
-        tmp.replace(out / "ease.safetensors")
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "info": model.info,
-        "two_tower_config": model.config.two_tower.to_dict(),
-    }
-    (out / "model.json").write_text(json.dumps(meta, indent=1))
-    return out
-
-
-def load_lookbook(path: Path | str) -> LookbookRecommender:
-    """A blend saved by ``save_lookbook``; scores exactly as before saving."""
-    import scipy.sparse as sp
-    from safetensors.numpy import load_file
-
-    folder = Path(path)
-    meta = json.loads((folder / "model.json").read_text())
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise SchemaError(
-            f"LookbookRecommender {folder}: format_version {meta.get('format_version')} is not "
-            f"{FORMAT_VERSION}; retrain it"
-        )
-    model = LookbookRecommender(LookbookConfig(two_tower=TwoTowerConfig.from_dict(meta["two_tower_config"])))
-    model.info = meta["info"]
-    model.two_tower_ = TwoTowerRecommender.load(folder / "two_tower")
-    model.ease_ = None
-    if (folder / "ease.safetensors").exists():
-        t = load_file(str(folder / "ease.safetensors"))
-        ease = EASERecommender(EASEConfig(l2=float(model.info["l2"])))
-        ease.item_weights = t["item_weights"]
-        ease._x = sp.csr_matrix((t["x_data"], t["x_indices"], t["x_indptr"]), shape=tuple(t["x_shape"]))
-        model.ease_ = ease
-    model.blend_ = _Blend(model.two_tower_, model.ease_, float(model.info["w"]))
-    return model
+    def _legacy_seen(self, folder: Path) -> sp.csr_matrix:
+        """Folders saved before ``seen.npz``: the two-tower's (see ``TwoTowerRecommender``)."""
+        return self.two_tower_.seen_

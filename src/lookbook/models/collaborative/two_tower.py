@@ -15,12 +15,12 @@ vector comes from the item's id and its content, and their dot product predicts 
   correction for in-batch items (Yi et al., RecSys 2019) so popular items are not punished or
   favoured for being sampled often.
 
-Users with no history get the popularity ranking (the ``score`` of such rows).
+Users with no history get the popularity ranking (the ``score`` of such rows). Similar items are the
+nearest item vectors (cosine: the vectors are unit length).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass, fields
@@ -34,7 +34,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from lookbook.errors import DimensionMismatch, NotFittedError, SchemaError
+from lookbook import weights as model_files
+from lookbook.errors import DimensionMismatch, SchemaError
+from lookbook.models.collaborative.base import Recommender
 from lookbook.models.collaborative.data import InteractionData
 
 log = logging.getLogger(__name__)
@@ -140,8 +142,9 @@ class _Towers(nn.Module):
         return nn.functional.normalize(self.user(history), dim=-1)
 
 
-class TwoTowerRecommender:
-    """``fit(InteractionData)`` -> ``score(users)``, ``item_vectors()``, ``user_vector(items, weights)``."""
+class TwoTowerRecommender(Recommender):
+    """``fit(InteractionData)`` -> ``score(users)``, ``item_vectors()``, ``user_vector(items, weights)``,
+    and the rest of the ``Recommender`` contract."""
 
     name = "two_tower"
 
@@ -171,6 +174,7 @@ class TwoTowerRecommender:
         with torch.random.fork_rng():
             torch.manual_seed(cfg.random_state)
             self._fit(data, matrix, content, rng, show_progress, warm_start)
+        self._record_fit(data)
         return self
 
     def _fit(
@@ -282,10 +286,6 @@ class TwoTowerRecommender:
         )
 
     # ------------------------------------------------------------------------------------ inference
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
-            raise NotFittedError("TwoTowerRecommender: call fit() or load() first")
-
     def item_vectors(self, content: npt.ArrayLike | None = None) -> F32:
         """Unit item vectors: of the training catalog (ids where they have events), or of new items
         from their ``content`` vectors alone (the cold-start path)."""
@@ -316,48 +316,45 @@ class TwoTowerRecommender:
             raise SchemaError(f"TwoTowerRecommender.user_vector: item rows must be in [0, {self.n_items_})")
         return UserState(self).add(rows, w).vector()
 
-    def user_vectors(self, users: I64) -> F32:
+    def user_vectors(self, users: npt.ArrayLike) -> F32:
         """Unit vectors of training users (rows), from their training history; zero rows for none."""
-        self._check_fitted()
+        rows = self._user_rows(users, "user_vectors")
         with torch.no_grad():
-            h = _aggregate(
-                self._history, np.asarray(users, dtype=np.int64), torch.from_numpy(self.item_vectors_)
-            )
+            h = _aggregate(self._history, rows, torch.from_numpy(self.item_vectors_))
             u = self.net_.users(h).numpy()
-        empty = np.asarray(self._history[np.asarray(users)].sum(axis=1)).ravel() <= 0
+        empty = np.asarray(self._history[rows].sum(axis=1)).ravel() <= 0
         u[empty] = 0.0
         return u
 
-    def score(self, users: I64) -> F32:
-        """(len(users), n_items) scores; users without history get log-popularity."""
-        u = self.user_vectors(users)
+    def score(self, users: npt.ArrayLike) -> F32:
+        """(len(users), n_items) scores: user vector . item vector; users without history get
+        log-popularity."""
+        u = self.user_vectors(self._user_rows(users, "score"))
         scores = u @ self.item_vectors_.T
         empty = ~np.any(u != 0, axis=1)
         if empty.any():
             scores[empty] = np.log1p(self.popularity_)[None, :]
         return scores.astype(np.float32)
 
-    # ---------------------------------------------------------------------------------- persistence
-    def save(self, path: Path | str) -> Path:
-        from safetensors.torch import save_file
+    def _similar_scores(self, items: I64) -> F32:
+        return (self.item_vectors_[items] @ self.item_vectors_.T).astype(np.float32)
 
-        self._check_fitted()
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.contiguous() for k, v in self.net_.state_dict().items()}
-        tensors["_item_vectors"] = torch.from_numpy(self.item_vectors_)
-        tensors["_popularity"] = torch.from_numpy(self.popularity_)
-        if self._content is not None:
-            tensors["_content"] = self._content
+    # ---------------------------------------------------------------------------------- persistence
+    def _save(self, folder: Path) -> None:
+        """``weights.safetensors`` (the towers, plus the fitted item vectors, popularity, content and
+        training history under ``_`` names) and ``model.json``: the layout of format version 1."""
         h = self._history.tocsr()
-        tensors["_history_indptr"] = torch.from_numpy(h.indptr.astype(np.int64))
-        tensors["_history_indices"] = torch.from_numpy(h.indices.astype(np.int64))
-        tensors["_history_data"] = torch.from_numpy(h.data.astype(np.float32))
-        tmp = out / "weights.safetensors.tmp"
-        save_file(tensors, str(tmp))
-        tmp.replace(out / "weights.safetensors")
+        arrays = {
+            "item_vectors": self.item_vectors_,
+            "popularity": self.popularity_,
+            "history_indptr": h.indptr.astype(np.int64),
+            "history_indices": h.indices.astype(np.int64),
+            "history_data": h.data.astype(np.float32),
+        }
+        if self._content is not None:
+            arrays["content"] = self._content.numpy()
         meta = {
-            "format_version": FORMAT_VERSION,
+            "class": type(self).__name__,
             "config": self.config.to_dict(),
             "n_items": self.n_items_,
             "n_users": h.shape[0],
@@ -365,43 +362,36 @@ class TwoTowerRecommender:
             "fit_seconds": self.fit_seconds_,
             "history": self.history_,
         }
-        (out / "model.json").write_text(json.dumps(meta, indent=1))
-        return out
+        model_files.save(folder, self.net_.state_dict(), meta, FORMAT_VERSION, arrays=arrays)
 
     @classmethod
-    def load(cls, path: Path | str) -> TwoTowerRecommender:
-        from safetensors.torch import load_file
-
-        folder = Path(path)
-        meta = json.loads((folder / "model.json").read_text())
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise SchemaError(
-                f"TwoTowerRecommender {folder}: format_version {meta.get('format_version')} is not "
-                f"{FORMAT_VERSION}; retrain it"
-            )
+    def _load(cls, folder: Path) -> Self:
+        saved = model_files.load(folder, FORMAT_VERSION, owner=cls.__name__)
+        meta, arrays = saved.meta, saved.arrays
         model = cls(TwoTowerConfig.from_dict(meta["config"]))
-        tensors = load_file(str(folder / "weights.safetensors"))
         net = _Towers(meta["n_items"], meta["n_content"], model.config)
-        net.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("_")})
+        net.load_state_dict(saved.state_dict)
         net.eval()
         model.net_ = net
         model.n_items_ = meta["n_items"]
         model.n_content_ = meta["n_content"]
         model.fit_seconds_ = meta["fit_seconds"]
         model.history_ = meta["history"]
-        model.item_vectors_ = tensors["_item_vectors"].numpy()
-        model.popularity_ = tensors["_popularity"].numpy()
+        model.item_vectors_ = arrays["item_vectors"]
+        model.popularity_ = arrays["popularity"]
         model.has_events_ = model.popularity_ > 0
-        model._content = tensors.get("_content")
+        model._content = torch.from_numpy(arrays["content"]) if "content" in arrays else None
         model._history = sp.csr_matrix(
-            (
-                tensors["_history_data"].numpy(),
-                tensors["_history_indices"].numpy(),
-                tensors["_history_indptr"].numpy(),
-            ),
+            (arrays["history_data"], arrays["history_indices"], arrays["history_indptr"]),
             shape=(meta["n_users"], meta["n_items"]),
         )
         return model
+
+    def _legacy_seen(self, folder: Path) -> sp.csr_matrix:
+        """Folders saved before ``seen.npz``: the users' positive training items (the history's
+        nonzeros); it misses only items whose events net to "no" (returned or disliked)."""
+        log.info("TwoTowerRecommender %s: no seen-items file; using the training history", folder)
+        return self._history.astype(bool)
 
 
 class UserState:

@@ -1,7 +1,7 @@
 """The build's ranker stage: LightGBM lambdarank on the world's logged impressions, saved with its
 validation report (NDCG@k of the ranker, of the logging order and of the plain d/a blend), and the
 two feature models the server needs to compute the ranker's ``a`` and ``d`` exactly as training
-did (``lookbook.ranking.world``): EASE (l2 200) item weights and unit ALS item factors, fitted on
+did (``lookbook.pipeline.ranker_data``): EASE (l2 200) item weights and unit ALS item factors, fitted on
 every event. Without them the server would hand the trees features on another scale."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 def train_project_ranker(
     world: World, out: Path, *, seed: int = 0, show_progress: bool = False
 ) -> dict[str, Any]:
+    from lookbook.pipeline.ranker_data import WorldRankerConfig, ranker_training_data_from_world
     from lookbook.ranking import RankerConfig, Reranker
-    from lookbook.ranking.world import WorldRankerConfig, ranker_training_data_from_world
 
     if world.root is None or not (world.root / "impressions.parquet").exists():
         return {"trained": False, "reason": "the source has no logged impressions"}

@@ -39,25 +39,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from lookbook.datasets.world import World
-from lookbook.index.filters import ITEM_PAYLOAD, PayloadSchema
-from lookbook.models.collaborative.loading import seconds
-from lookbook.project.layout import BuildRecord, ProjectPaths, combine, table_fingerprint
+from lookbook.project.layout import BuildRecord, ProjectPaths, combine, default_index_uri, table_fingerprint
+from lookbook.project.payload import PROJECT_PAYLOAD, item_payloads
 from lookbook.project.spaces import LOOK_COLOUR_WEIGHT
 
 log = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
-
-#: The project's payload: the item fields of DESIGN.md §5 plus the attributes a shopper filters on
-#: ("complete the look in leather").
-PROJECT_PAYLOAD = PayloadSchema(
-    {**ITEM_PAYLOAD, "colour": "keyword", "material": "keyword", "pattern": "keyword"}
-)
-ATTRIBUTE_FIELDS = ("colour", "material", "pattern")
 
 
 @dataclass(frozen=True)
@@ -76,35 +66,6 @@ class BuildConfig:
     compatibility_epochs: int | None = None
     preference_epochs: int | None = None
     detector_epochs: int | None = None
-
-
-def index_uri(project: Path, config: BuildConfig) -> str:
-    return config.index_uri or f"embedded:{ProjectPaths(project).index}"
-
-
-def item_payloads(items: pa.Table) -> list[dict[str, Any]]:
-    """Index payloads of an items table (one dict per row; missing values left out)."""
-    cols = {name: items.column(name).to_pylist() for name in ("slot", "category", "brand", "price")}
-    sizes = items.column("sizes").to_pylist()
-    stock = items.column("in_stock").to_pylist()
-    col = items.column("created_at")
-    missing = col.is_null().to_numpy(zero_copy_only=False)
-    filled = pc.fill_null(col, pa.scalar(0, col.type)) if missing.any() else col
-    created = np.where(missing, -1, seconds(filled)).tolist()
-    attributes = items.column("attributes").to_pylist()
-    out = []
-    for i in range(items.num_rows):
-        p: dict[str, Any] = {k: v[i] for k, v in cols.items() if v[i] is not None}
-        p["sizes"] = [str(s) for s in sizes[i] or []]
-        if stock[i] is not None:
-            p["in_stock"] = bool(stock[i])
-        if created[i] >= 0:
-            p["created_at"] = int(created[i])
-        for key, value in attributes[i] or []:
-            if key in ATTRIBUTE_FIELDS and value:
-                p[key] = str(value)
-        out.append(p)
-    return out
 
 
 class _Builder:
@@ -216,7 +177,7 @@ class _Builder:
         return {"events": int(data.user.size), "users": data.n_users, "blend_w": model.info.get("w")}
 
     def ranker(self) -> dict[str, Any]:
-        from lookbook.project.ranker import train_project_ranker
+        from lookbook.pipeline.ranker import train_project_ranker
 
         return train_project_ranker(self.world, self.paths.ranker, seed=self.config.seed)
 
@@ -226,7 +187,7 @@ class _Builder:
         ids = self.world.items.column("item_id").to_pylist()
         vectors = self.space_vectors()
         payloads = item_payloads(self.world.items)
-        uri = index_uri(self.paths.root, self.config)
+        uri = self.config.index_uri or default_index_uri(self.paths.root)
         embedded = index_kind(uri) == "embedded" and self.config.index_uri is None
         target = self.paths.root / "index.building" if embedded else None
         if target is not None:
@@ -259,7 +220,7 @@ class _Builder:
         return {"items": count, "spaces": dims}
 
     def detector(self) -> dict[str, Any]:
-        from lookbook.project.detector import train_project_detector
+        from lookbook.pipeline.detector import train_project_detector
         from lookbook.vision.boxnet import BoxDetectorConfig
 
         epochs = self.config.detector_epochs
@@ -287,14 +248,15 @@ class _Builder:
         """The world's community photos, copied in and mapped to catalog anchors (the photo feed)."""
         from tqdm.auto import tqdm
 
-        from lookbook.touchpoints.shop import Shop
-        from lookbook.touchpoints.shop_the_look import PhotoAnchors, ShopTheLook, photos_path
+        from lookbook.touchpoints.api import PhotoAnchors
+        from lookbook.touchpoints.factory import open_shop
+        from lookbook.touchpoints.shop_the_look import ShopTheLook, photos_path
 
         out_dir = self.paths.root / "photos"
         out_dir.mkdir(parents=True, exist_ok=True)
         mapped = []
         rows = self.world.photos.to_pylist()
-        with Shop.open(self.paths.root) as shop:
+        with open_shop(self.paths.root) as shop:
             stl = ShopTheLook(shop)
             for row in tqdm(rows, desc="photos", disable=not self.show_progress):  # once per photo
                 src = Path(row["image"])

@@ -41,9 +41,10 @@ from lookbook.models.collaborative.data import InteractionData, event_weights
 from lookbook.models.collaborative.loading import DEFAULT_WEIGHTS, seconds, unique_in_order
 from lookbook.ranking.catalog import CatalogArrays
 from lookbook.ranking.context import kind_codes, user_profiles
-from lookbook.ranking.features import FEATURES, feature_matrix, item_popularity
-from lookbook.ranking.logs import EventLog, ImpressionLog, RankerTrainingData, impression_labels
-from lookbook.schema import EVENT_KIND_CODES, EventKind, IdMap
+from lookbook.ranking.features import FEATURES, RECENT_KINDS, feature_matrix, item_popularity
+from lookbook.ranking.logs import ImpressionLog, RankerTrainingData, impression_labels
+from lookbook.schema import EVENT_KIND_CODES, IdMap
+from lookbook.tables import EventArrays
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
 DAY = 86_400
-#: Kinds that make an item one of the user's "recent items" (the anchors of ``d``).
-RECENT_KINDS: tuple[EventKind, ...] = (
-    EventKind.CLICK,
-    EventKind.SAVE,
-    EventKind.ADD_TO_BAG,
-    EventKind.PURCHASE,
-)
 #: Impressions without a session id are grouped into slates by user and this time bucket.
 SESSION_BUCKET_S = 1_800
 
@@ -188,7 +182,15 @@ def ranker_training_data_from_world(
     )
     labels = impression_labels(
         impressions,
-        EventLog(events.user, events.item, events.kind, events.time),
+        EventArrays(
+            user_rows=events.user,
+            item_rows=events.item,
+            kind=events.kind,
+            timestamp=events.time,
+            position=np.full(events.user.size, -1, np.int32),  # labels do not read positions
+            users=users,
+            items=catalog.ids,
+        ),
         window_s=config.purchase_window_s,
     )
     log.info(
