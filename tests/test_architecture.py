@@ -210,7 +210,6 @@ def test_the_readme_shows_these_layers() -> None:
     section = readme.split("## Architecture", 1)[1]
     picture = section.split("```text\n", 1)[1].split("```", 1)[0]
     layers = tuple(
-        tuple(room.strip() for room in group.split(","))
-        for group in " ".join(picture.split()).split("<")
+        tuple(room.strip() for room in group.split(",")) for group in " ".join(picture.split()).split("<")
     )
     assert layers == LAYERS

@@ -1,15 +1,17 @@
-"""``EventArrays``: the one container for an event log's parallel arrays, checked where it is built."""
+"""``EventArrays``: the one container for an event log's parallel arrays, checked where it is built;
+and the store's impressions layout."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from lookbook.errors import SchemaError
 from lookbook.schema import EVENT_KIND_CODES, EventKind, IdMap
-from lookbook.tables import EventArrays
+from lookbook.tables import EVENTS_SCHEMA, IMPRESSIONS_SCHEMA, EventArrays
 
 USERS = IdMap(["ana", "bo"], name="user_id")
 ITEMS = IdMap(["sku-1", "sku-2", "sku-3"], name="item_id")
@@ -64,3 +66,24 @@ def test_an_empty_log() -> None:
 def test_bad_fields_are_named(change: dict[str, Any], message: str) -> None:
     with pytest.raises(SchemaError, match=message):
         _arrays(**change)
+
+
+def test_the_store_impressions_layout_is_the_contract() -> None:
+    """One row per shown item of a served slate; user and arm may be null, the rest may not."""
+    expected = [
+        ("request_id", pa.string(), False),
+        ("user_id", pa.string(), True),
+        ("touchpoint", pa.string(), False),
+        ("config_version", pa.string(), False),
+        ("arm", pa.string(), True),
+        ("item_id", pa.string(), False),
+        ("position", pa.int32(), False),
+        ("score", pa.float32(), True),
+        ("timestamp", pa.timestamp("us", tz="UTC"), False),
+    ]
+    assert [(f.name, f.type, f.nullable) for f in IMPRESSIONS_SCHEMA] == expected
+
+
+def test_events_carry_an_optional_request_id() -> None:
+    field = EVENTS_SCHEMA.field("request_id")
+    assert field.nullable and str(field.type) == "string"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ __all__ = [
     "EVENT_FIELDS",
     "FASHION_SLOTS",
     "HOME_SLOTS",
+    "ID_CONTROL_PATTERN",
+    "ID_SPACE_CHARS",
     "ITEMSET_FIELDS",
     "ITEM_FIELDS",
     "SLOT_COLOURS",
@@ -47,6 +50,7 @@ __all__ = [
     "SetSource",
     "Slot",
     "User",
+    "normalise_id",
 ]
 
 
@@ -164,7 +168,9 @@ class FieldSpec:
 
     ``kind`` is one of ``string``, ``float``, ``int``, ``bool``, ``timestamp``, ``string_list``,
     ``string_map``; each storage layer maps it to its own type. ``required`` columns must be present
-    and non-empty in every row; ``choices`` restricts a string column to a closed set.
+    and non-empty in every row; ``choices`` restricts a string column to a closed set. ``identifier``
+    marks ids (a ``string``, or a ``string_list`` of ids): they are normalised by ``normalise_id``'s
+    rule wherever they come in, so the same id written two ways is one id.
     """
 
     name: str
@@ -172,10 +178,11 @@ class FieldSpec:
     required: bool = False
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
+    identifier: bool = False
 
 
 ITEM_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("item_id", "string", required=True),
+    FieldSpec("item_id", "string", required=True, identifier=True),
     FieldSpec("title", "string", required=True),
     FieldSpec("description", "string"),
     FieldSpec("category", "string"),
@@ -190,15 +197,15 @@ ITEM_FIELDS: tuple[FieldSpec, ...] = (
 )
 
 USER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("user_id", "string", required=True),
+    FieldSpec("user_id", "string", required=True, identifier=True),
     FieldSpec("sizes", "string_map"),
     FieldSpec("region", "string"),
     FieldSpec("attributes", "string_map"),
 )
 
 EVENT_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("user_id", "string", required=True),
-    FieldSpec("item_id", "string", required=True),
+    FieldSpec("user_id", "string", required=True, identifier=True),
+    FieldSpec("item_id", "string", required=True, identifier=True),
     FieldSpec("kind", "string", required=True, choices=tuple(k.value for k in EventKind)),
     FieldSpec("timestamp", "timestamp", required=True),
     FieldSpec("event_id", "string"),
@@ -206,11 +213,14 @@ EVENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("region", "string"),
     FieldSpec("touchpoint", "string"),
     FieldSpec("position", "int", minimum=0),
+    # the id of the served slate (an impression's request_id) that showed the item: joins the event
+    # to the impressions that caused it; absent in older event files
+    FieldSpec("request_id", "string", identifier=True),
 )
 
 ITEMSET_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("set_id", "string", required=True),
-    FieldSpec("item_ids", "string_list", required=True),
+    FieldSpec("set_id", "string", required=True, identifier=True),
+    FieldSpec("item_ids", "string_list", required=True, identifier=True),
     FieldSpec("source", "string", choices=tuple(s.value for s in SetSource)),
 )
 
@@ -234,7 +244,36 @@ KNOWN_ATTRIBUTE_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_id(owner: str, name: str, value: Any) -> None:
+#: What is stripped from both ends of an id: every character Python calls whitespace
+#: (``str.isspace``), spelled out so the store's SQL strips exactly the same set (``trim(x, chars)``).
+ID_SPACE_CHARS: str = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+#: Characters an id must not contain once stripped: the Unicode control characters (category Cc).
+#: One pattern that Python's ``re`` and DuckDB's RE2 read the same way.
+ID_CONTROL_PATTERN: str = r"[\x00-\x1f\x7f-\x9f]"
+_ID_CONTROL = re.compile(ID_CONTROL_PATTERN)
+
+
+def normalise_id(value: Any, *, owner: str = "id", name: str = "id") -> str:
+    """The canonical form of an id: surrounding whitespace stripped; empty or control characters refused.
+
+    Why one rule: an id arrives through files (ingest), Arrow tables, records and HTTP, and each
+    path once trimmed differently (``" it000011"`` was stripped by the store and kept by serving,
+    so one write landed under two ids). Every path applies this rule (the store's bulk SQL uses
+    ``ID_SPACE_CHARS`` and ``ID_CONTROL_PATTERN``, which define it), so an id means one thing.
+    Raises ``SchemaError`` naming ``owner`` and ``name`` for a non-string, an id that is empty
+    once stripped, or one holding control characters (tab, newline, NUL inside an id).
+    """
+    if not isinstance(value, str):
+        raise SchemaError(f"{owner} {name}: expected a non-empty string, got {value!r}")
+    out = value.strip(ID_SPACE_CHARS)
+    if not out:
+        raise SchemaError(f"{owner} {name}: expected a non-empty string, got {value!r}")
+    if _ID_CONTROL.search(out):
+        raise SchemaError(f"{owner} {name}: must not contain control characters, got {value!r}")
+    return out
+
+
+def _check_nonempty(owner: str, name: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise SchemaError(f"{owner} {name}: expected a non-empty string, got {value!r}")
 
@@ -278,7 +317,7 @@ class Item:
     created_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _check_id("Item", "item_id", self.item_id)
+        object.__setattr__(self, "item_id", normalise_id(self.item_id, owner="Item", name="item_id"))
         owner = f"Item {self.item_id!r}:"
         if not isinstance(self.title, str) or not self.title.strip():
             raise SchemaError(f"{owner} title: expected a non-empty string, got {self.title!r}")
@@ -312,14 +351,15 @@ class User:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_id("User", "user_id", self.user_id)
+        object.__setattr__(self, "user_id", normalise_id(self.user_id, owner="User", name="user_id"))
         object.__setattr__(self, "sizes", {str(k): str(v) for k, v in dict(self.sizes).items()})
         object.__setattr__(self, "attributes", {str(k): str(v) for k, v in dict(self.attributes).items()})
 
 
 @dataclass(frozen=True)
 class Event:
-    """One interaction. Context fields are optional; ``position`` is where the item was shown."""
+    """One interaction. Context fields are optional; ``position`` is where the item was shown and
+    ``request_id`` the served slate it was shown in (the impressions' ``request_id``)."""
 
     user_id: str
     item_id: str
@@ -330,10 +370,11 @@ class Event:
     region: str | None = None
     touchpoint: str | None = None
     position: int | None = None
+    request_id: str | None = None
 
     def __post_init__(self) -> None:
-        _check_id("Event", "user_id", self.user_id)
-        _check_id("Event", "item_id", self.item_id)
+        object.__setattr__(self, "user_id", normalise_id(self.user_id, owner="Event", name="user_id"))
+        object.__setattr__(self, "item_id", normalise_id(self.item_id, owner="Event", name="item_id"))
         owner = f"Event ({self.user_id!r}, {self.item_id!r}):"
         try:
             object.__setattr__(self, "kind", EventKind(self.kind))
@@ -346,6 +387,10 @@ class Event:
             isinstance(self.position, bool) or not isinstance(self.position, int) or self.position < 0
         ):
             raise SchemaError(f"{owner} position: expected an int >= 0, got {self.position!r}")
+        if self.request_id is not None:
+            object.__setattr__(
+                self, "request_id", normalise_id(self.request_id, owner=owner, name="request_id")
+            )
 
 
 @dataclass(frozen=True)
@@ -357,17 +402,15 @@ class ItemSet:
     source: SetSource = SetSource.STYLIST
 
     def __post_init__(self) -> None:
-        _check_id("ItemSet", "set_id", self.set_id)
+        object.__setattr__(self, "set_id", normalise_id(self.set_id, owner="ItemSet", name="set_id"))
         owner = f"ItemSet {self.set_id!r}:"
         if isinstance(self.item_ids, str):
             raise SchemaError(
                 f"{owner} item_ids: expected a sequence of ids, got the string {self.item_ids!r}"
             )
-        ids = tuple(self.item_ids)
+        ids = tuple(normalise_id(i, owner=f"ItemSet {self.set_id!r}", name="item_ids") for i in self.item_ids)
         if len(ids) < 2:
             raise SchemaError(f"{owner} item_ids: a set needs at least 2 items, got {len(ids)}")
-        for item_id in ids:
-            _check_id(f"ItemSet {self.set_id!r}", "item_ids", item_id)
         if len(set(ids)) != len(ids):
             raise SchemaError(f"{owner} item_ids: an item appears twice in {list(ids)}")
         object.__setattr__(self, "item_ids", ids)
@@ -406,8 +449,8 @@ class Photo:
     garments: tuple[Garment, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_id("Photo", "photo_id", self.photo_id)
-        _check_id(f"Photo {self.photo_id!r}", "image", self.image)
+        _check_nonempty("Photo", "photo_id", self.photo_id)
+        _check_nonempty(f"Photo {self.photo_id!r}", "image", self.image)
         object.__setattr__(self, "garments", tuple(self.garments))
 
 

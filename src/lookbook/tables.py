@@ -66,7 +66,9 @@ PHOTOS_SCHEMA = pa.schema(
         pa.field("garments", pa.list_(GARMENT_TYPE)),
     ]
 )
-IMPRESSIONS_SCHEMA = pa.schema(
+#: A world's logged impressions (``impressions.parquet`` of a generated world: simulated slates and
+#: their clicks, what the build's ranker stage learns from). Not the store's impressions table.
+WORLD_IMPRESSIONS_SCHEMA = pa.schema(
     [
         pa.field("user_id", pa.string(), nullable=False),
         pa.field("item_id", pa.string(), nullable=False),
@@ -75,6 +77,24 @@ IMPRESSIONS_SCHEMA = pa.schema(
         pa.field("touchpoint", pa.string()),
         pa.field("position", pa.int32()),
         pa.field("clicked", pa.bool_()),
+    ]
+)
+
+#: The store's impressions (``Store.append_impressions`` / ``impressions_table``): one row per item of
+#: a served slate. ``request_id`` is the slate's id, which events send back (``Event.request_id``);
+#: ``user_id`` is null for an anonymous shopper; ``config_version`` names the settings that served it
+#: and ``arm`` the experiment arm (null outside an experiment); ``position`` is 0-based.
+IMPRESSIONS_SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("user_id", pa.string()),
+        pa.field("touchpoint", pa.string(), nullable=False),
+        pa.field("config_version", pa.string(), nullable=False),
+        pa.field("arm", pa.string()),
+        pa.field("item_id", pa.string(), nullable=False),
+        pa.field("position", pa.int32(), nullable=False),
+        pa.field("score", pa.float32()),
+        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
 

@@ -4,7 +4,8 @@
 the world's real catalog (titles, brands, prices, images): simple rules instead of models, so the
 web layer's tests run in seconds and say exactly what they expect, independent of how the real
 ``Shop`` ranks. It keeps the protocol's error contract (``NotFound`` for unknown ids, other
-``LookbookError``s naming the field), which is what the HTTP layer maps to statuses.
+``LookbookError``s naming the field), which is what the HTTP layer maps to statuses. It records
+what the HTTP layer hands it (impressions, events, user profiles, reloads) for tests to read.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ _LOOK = {
     "bag": ("dress", "shoes", "accessory"),
     "accessory": ("top", "dress", "bag"),
 }
+
+
+@dataclass(frozen=True)
+class ImpressionCall:
+    """One ``log_impressions`` call, as the HTTP layer made it."""
+
+    request_id: str
+    user_id: str | None
+    touchpoint: str
+    item_ids: tuple[str, ...]
+    scores: tuple[float, ...]
 
 
 @dataclass
@@ -88,6 +100,11 @@ class CatalogShop:
         self.lock = threading.Lock()
         self.closed = False
         self.calls: Counter[str] = Counter()
+        self.impressions: list[ImpressionCall] = []
+        self.events: list[dict[str, Any]] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.version = "v-test-1"
+        self.reloads = 0
 
     # ------------------------------------------------------------------------- helpers
     def _live(self) -> list[_Item]:
@@ -202,18 +219,22 @@ class CatalogShop:
 
     # ------------------------------------------------------------------------- catalog and events
     def item(self, item_id: str) -> ItemView:
-        it = self._get(item_id)
+        """A sold (deleted) item is still known: ``in_stock`` false, as the real shop answers."""
+        it = self.items.get(item_id)
+        if it is None:
+            raise NotFound(f"item_id: unknown item {item_id!r}")
         return ItemView(
             item_id=it.item_id, title=it.title, description=it.description, brand=it.brand,
-            category=it.category, slot=it.slot, price=it.price, in_stock=it.in_stock,
+            category=it.category, slot=it.slot, price=it.price, in_stock=it.in_stock and it.alive,
             sizes=it.sizes, attributes=dict(it.attributes),
         )  # fmt: skip
 
     def image_path(self, item_id: str) -> Path | None:
         it = self.items.get(item_id)
-        return it.image if it is not None and it.alive else None
+        return it.image if it is not None else None
 
     def upsert_items(self, records: Sequence[Mapping[str, Any]]) -> int:
+        self.calls["upsert_items"] += 1
         slots = {s.value for s in Slot}
         with self.lock:
             staged: dict[str, _Item] = {}
@@ -272,7 +293,41 @@ class CatalogShop:
             for r in records:
                 self.history[str(r["user_id"])].append(str(r["item_id"]))
                 self.popularity[str(r["item_id"])] += 1
+                self.events.append(dict(r))
             return len(records)
+
+    def upsert_users(self, records: Sequence[Mapping[str, Any]]) -> int:
+        with self.lock:
+            for j, r in enumerate(records):
+                if not r.get("user_id"):
+                    raise SchemaError(f"users row {j} user_id: is required")
+            for r in records:
+                self.users.setdefault(str(r["user_id"]), {}).update(dict(r))
+            return len(records)
+
+    def log_impressions(
+        self,
+        request_id: str,
+        user_id: str | None,
+        touchpoint: str,
+        item_ids: Sequence[str],
+        scores: Sequence[float],
+    ) -> None:
+        with self.lock:
+            call = ImpressionCall(request_id, user_id, touchpoint, tuple(item_ids), tuple(map(float, scores)))
+            self.impressions.append(call)
+
+    # ------------------------------------------------------------------------- versions
+    def model_version(self) -> str:
+        return self.version
+
+    def reload(self) -> str:
+        self.reloads += 1
+        return self.version
+
+    def project_root(self) -> Path | None:
+        """No project behind this shop: nothing for the server to watch."""
+        return None
 
     # ------------------------------------------------------------------------- what a page lists
     def demo_users(self, limit: int = 20) -> list[str]:
@@ -336,7 +391,7 @@ def served(catalog_shop: CatalogShop) -> Iterator[Served]:
     """A real uvicorn server on a free loopback port, with writes enabled by ``API_KEY``."""
     from lookbook.serving import ServeConfig, create_app, serve_in_thread
 
-    app = create_app(catalog_shop, ServeConfig(api_key=API_KEY, lists_ttl=0.0))
+    app = create_app(catalog_shop, ServeConfig(api_key=API_KEY, lists_ttl=0.0, demo=True))
     with serve_in_thread(app) as running:
         yield Served(running.url, catalog_shop, app)
 
@@ -352,13 +407,14 @@ def copy_project(built_project: Path, tmp_path_factory: pytest.TempPathFactory, 
 
 @contextlib.contextmanager
 def serve_real_shop(project: Path, config: Any = None) -> Iterator[Served]:
-    """``lookbook.touchpoints.shop.Shop`` opened on ``project`` behind a real uvicorn server."""
+    """``lookbook.touchpoints.shop.Shop`` opened on ``project`` behind a real uvicorn server (in demo
+    mode unless ``config`` says otherwise: tests pick shoppers from ``/api/users``)."""
     from lookbook.serving import ServeConfig, create_app, serve_in_thread
     from lookbook.touchpoints.factory import open_shop
 
     shop = open_shop(project)
     try:
-        app = create_app(shop, config or ServeConfig(api_key=API_KEY))
+        app = create_app(shop, config or ServeConfig(api_key=API_KEY, demo=True))
         with serve_in_thread(app, timeout=120) as running:
             yield Served(running.url, shop, app)
     finally:

@@ -206,7 +206,7 @@ def test_an_upserted_item_is_found_at_once_by_id_search_category_and_image(
     assert view["price"] == 99.0 and view["title"] == "Ultramarine quilted coat"
 
 
-def test_a_deleted_item_is_404_and_gone_from_every_list(client: httpx.Client, served: Served):
+def test_a_sold_item_answers_out_of_stock_and_is_gone_from_every_list(client: httpx.Client, served: Served):
     user = client.get("/api/users").json()["users"][0]
     home = client.get("/api/home", params={"user_id": user}).json()
     victim = home["carousels"][0]["items"][0]
@@ -216,7 +216,8 @@ def test_a_deleted_item_is_404_and_gone_from_every_list(client: httpx.Client, se
 
     r = client.delete(f"/api/items/{item_id}", headers=KEY)
     assert r.status_code == 200 and r.json() == {"deleted": 1}
-    assert client.get(f"/api/items/{item_id}").status_code == 404
+    sold = client.get(f"/api/items/{item_id}")
+    assert sold.status_code == 200 and sold.json()["in_stock"] is False, sold.text
     assert client.get(f"/api/items/{item_id}/similar").status_code == 404
     assert client.delete(f"/api/items/{item_id}", headers=KEY).status_code == 404
     assert item_id not in _home_ids(client, user_id=user, k=100)

@@ -231,7 +231,8 @@ def test_the_endpoints_are_documented_and_timed(client: httpx.Client):
 def test_a_project_without_community_photos_has_an_empty_feed(client: httpx.Client, real_served: Served):
     user = real_served.shop.demo_users(1)[0]
     r = client.get("/api/photos", params={"user_id": user})
-    assert r.status_code == 200 and r.json() == {"user_id": user, "photos": []}
+    assert r.status_code == 200 and r.json() == {"request_id": r.headers["x-request-id"], "user_id": user,
+                                                 "photos": []}  # fmt: skip
     assert client.get("/api/photos").json()["photos"] == []
     assert client.get("/api/photos", params={"user_id": "ghost"}).status_code == 404
     r = client.get("/photos/anything")
@@ -314,7 +315,8 @@ def test_a_shop_without_a_project_offers_no_shop_the_look(served: Served):
     with httpx.Client(base_url=served.url, timeout=30) as client:
         r = _post(client, _image("JPEG"))
         assert r.status_code == 404 and "not available" in r.json()["detail"]
-        assert client.get("/api/photos").json() == {"user_id": None, "photos": []}
+        feed = client.get("/api/photos").json()
+        assert feed == {"request_id": feed["request_id"], "user_id": None, "photos": []}
         assert "look-link" not in client.get("/", headers=HTML).text
         page = client.get("/look", headers=HTML)
         assert page.status_code == 404 and "Shop the look is not available" in page.text

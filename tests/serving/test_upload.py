@@ -10,7 +10,7 @@ from PIL import Image
 
 from lookbook.errors import LookbookError
 from lookbook.serving import ServeConfig
-from lookbook.serving.upload import PhotoRejected, check_photo, decode_photo, read_limited, sniff
+from lookbook.serving.upload import PhotoRejected, check_image, check_photo, decode_photo, read_limited, sniff
 
 LIMITS = {"max_pixels": 40_000_000}
 
@@ -92,3 +92,19 @@ def test_upload_limits_are_checked_when_the_server_is_configured():
     for bad in ({"max_upload_bytes": 10}, {"max_upload_pixels": 0}, {"photo_max_side": 8}):
         with pytest.raises(LookbookError, match=next(iter(bad))):
             ServeConfig(**bad)
+
+
+def test_an_item_image_is_decoded_in_full_and_held_to_its_formats():
+    noise = np.random.default_rng(0).integers(0, 255, (10, 20, 3), dtype=np.uint8)
+    png = _encode(Image.fromarray(noise), "PNG")
+    assert check_image(png, max_pixels=200, name="image", formats=("PNG", "JPEG")) == "PNG"
+    for data, status, words in [
+        (_encode(Image.new("RGB", (20, 11)), "PNG"), 413, "20 x 11 = 220 pixels; at most 200"),
+        (png[: len(png) // 2], 400, "truncated or corrupt"),  # the header parses, the pixels do not
+        (_encode(Image.new("RGB", (8, 8)), "WEBP"), 415, "expected PNG or JPEG bytes"),
+        (b"plain text", 415, "it looks like text"),
+    ]:
+        with pytest.raises(PhotoRejected) as info:
+            check_image(data, max_pixels=200, name="image", formats=("PNG", "JPEG"))
+        assert info.value.status == status and words in str(info.value), str(info.value)
+        assert str(info.value).startswith("image: ")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from lookbook.schema import Item
 from lookbook.store import Store, open_store
@@ -79,9 +82,12 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
 
 
 def _make_image(path: Path, payload: bytes) -> Path:
-    """A tiny stand-in image file: the store hashes bytes, it never decodes them."""
+    """A tiny real PNG (8 x 8) whose pixels come from ``payload``: the store decodes every image it
+    accepts, and hashes its bytes, so the same payload gives the same file and another payload
+    another file (whatever the suffix says, the content is a PNG)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(payload)
+    rgb = np.frombuffer(hashlib.sha256(payload).digest() * 6, dtype=np.uint8).reshape(8, 8, 3)
+    Image.fromarray(rgb).save(path, format="PNG")
     return path
 
 

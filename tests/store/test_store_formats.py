@@ -145,6 +145,7 @@ def _world(folder: Path, make_image: Any) -> None:
             "region": [None, None],
             "touchpoint": [None, "home"],
             "position": [3, None],
+            "request_id": [None, "r-1"],
         },
         schema=EVENTS_SCHEMA,
     )
@@ -163,14 +164,14 @@ def test_world_style_parquet_ingests_with_images(store: Store, tmp_path: Path, m
         assert report.rejected == 0, [str(e) for e in report.errors]
     assert store.counts() == {"items": 3, "in_stock": 2, "users": 2, "events": 2, "sets": 1}
     a = store.get_item("a")
-    sha = hashlib.sha256(b"\x89PNG a").hexdigest()
+    source = (world / "images" / "a.png").read_bytes()
+    sha = hashlib.sha256(source).hexdigest()
     assert a.image == f"images/{sha[:2]}/{sha}.png" and a.attributes == {"colour": "red"}
-    assert (
-        store.image_path("a") == store.root / a.image and store.image_path("a").read_bytes() == b"\x89PNG a"
-    )
+    assert store.image_path("a") == store.root / a.image and store.image_path("a").read_bytes() == source
     assert store.get_item("c").image is None and store.get_item("c").sizes == ()
     got = store.events_table().to_pylist()
     assert got[0]["position"] == 3 and got[1]["event_id"] == "o-1" and got[1]["timestamp"] == T0
+    assert got[0]["request_id"] is None and got[1]["request_id"] == "r-1"
     assert store.users_table().to_pylist()[0]["sizes"] == [("top", "M")]
 
 

@@ -119,7 +119,7 @@ def test_read_only_store_refuses_writes(catalog: Store, project: Path) -> None:
 def test_a_store_of_another_schema_version_is_refused(store: Store, project: Path) -> None:
     store.connection.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     store.close()
-    with pytest.raises(SchemaError, match=f"schema_version: expected {SCHEMA_VERSION}, got 999"):
+    with pytest.raises(SchemaError, match=f"schema_version: expected 1 to {SCHEMA_VERSION}, got 999"):
         open_store(project)
 
 

@@ -33,7 +33,10 @@ from lookbook.cli import (
     evaluate_search,
     evaluate_shop_the_look,
     ingest,
+    models,
+    retrain,
     serve,
+    settings,
     shop_the_look,
     train,
     world,
@@ -64,7 +67,10 @@ _VERBS: tuple[tuple[ModuleType, tuple[ModuleType, ...]], ...] = (
             bench_world,
         ),
     ),
+    (retrain, ()),
+    (models, ()),
     (serve, ()),
+    (settings, ()),
     (shop_the_look, ()),
 )
 

@@ -124,7 +124,7 @@ def _serve(project: Path, port: int) -> None:
     limit_math_threads()
     with open_shop(project) as shop:
         emit(f"shop page: http://127.0.0.1:{port}/  (Ctrl-C stops it)")
-        run(create_app(shop, ServeConfig(api_key=None, port=port)), host="127.0.0.1", port=port)
+        run(create_app(shop, ServeConfig(api_key=None, port=port, demo=True)), host="127.0.0.1", port=port)
 
 
 def _print(

@@ -2,6 +2,10 @@
 
 The write key comes from ``--api-key`` or ``$LOOKBOOK_API_KEY``; without one the server still
 serves every read and the page, and refuses writes with 403 (a message says how to enable them).
+The read key (``--read-key`` or ``$LOOKBOOK_READ_KEY``) is off by default; with one, every read
+(API, pages, images) needs it (``lookbook.serving.access``). ``--demo`` lists shoppers
+(``/api/users`` and the page's picker), as ``lookbook demo`` does. The server reloads the project's
+settings and promoted model version when they change (``--reload-seconds``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 import os
 from pathlib import Path
 
-from lookbook.serving.config import API_KEY_ENV
+from lookbook.serving.config import API_KEY_ENV, READ_KEY_ENV
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--api-key",
         default=None,
         help=f"key that writes require in X-API-Key (default: ${API_KEY_ENV}; none: writes disabled)",
+    )
+    parser.add_argument(
+        "--read-key",
+        default=None,
+        help=f"key every read needs in X-Read-Key or ?key= (default: ${READ_KEY_ENV}; none: reads are open)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: list the most active shoppers (GET /api/users, the page's user picker)",
+    )
+    parser.add_argument(
+        "--reload-seconds",
+        type=float,
+        default=1.0,
+        help="how often to look for a changed settings.toml or promoted model version (default 1; 0: never)",
     )
     parser.add_argument("--index", default=None, help="index URI, when the project was built with one")
     parser.add_argument(
@@ -62,12 +82,16 @@ def run_serve(args: argparse.Namespace) -> int:
     from lookbook.touchpoints.threads import limit_math_threads
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    read_key = args.read_key or os.environ.get(READ_KEY_ENV) or None
     config = ServeConfig(
         api_key=api_key,
         host=args.host,
         port=args.port,
         max_upload_bytes=round(args.max_upload_mb * 1e6),
         max_upload_pixels=round(args.max_upload_megapixels * 1e6),
+        read_key=read_key,
+        demo=args.demo,
+        reload_interval=args.reload_seconds,
     )
     touchpoints = TouchpointConfig()
     if args.cache_seconds is not None:
@@ -77,6 +101,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         if api_key is None:
             log.warning("no API key (--api-key or $%s): writes are disabled", API_KEY_ENV)
+        if read_key is not None:
+            log.info("reads need the read key (X-Read-Key, or ?key= once in a browser)")
         log.info(
             "serving %s on http://%s:%d (page at /, API docs at /docs)", args.project, args.host, args.port
         )

@@ -25,12 +25,14 @@ import pyarrow.parquet as pq
 from lookbook.errors import NotFound
 from lookbook.tables import (
     EVENTS_SCHEMA,
-    IMPRESSIONS_SCHEMA,
     ITEMS_SCHEMA,
     PHOTOS_SCHEMA,
     SETS_SCHEMA,
     USERS_SCHEMA,
     conform,
+)
+from lookbook.tables import (
+    WORLD_IMPRESSIONS_SCHEMA as IMPRESSIONS_SCHEMA,
 )
 
 log = logging.getLogger(__name__)

@@ -23,6 +23,13 @@ Stages, in order, each skipped when the fingerprint of its inputs matches ``buil
 
 The embedded index is built in a fresh folder and swapped in when complete, so a failed build keeps
 the previous index serving.
+
+Model stages write into a new model version (``lookbook.project.versions``): the first of them to
+run creates it, carrying over the serving version's models (a fresh build starts with none), and
+the version is promoted once the index is filled from it. A build interrupted in between resumes
+into the same version. Stages that are up to date write nothing, so a build that changes no model
+makes no version. The content fusion is not versioned (``ProjectPaths.fusion``): the content
+vectors and the index's content space are the build's, whatever version serves.
 """
 
 from __future__ import annotations
@@ -35,15 +42,28 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from lookbook.datasets.world import World
-from lookbook.project.layout import BuildRecord, ProjectPaths, combine, default_index_uri, table_fingerprint
+from lookbook.project import versions
+from lookbook.project.layout import (
+    MODEL_ITEM_IDS,
+    BuildRecord,
+    ProjectPaths,
+    combine,
+    default_index_uri,
+    table_fingerprint,
+)
 from lookbook.project.payload import PROJECT_PAYLOAD, item_payloads
 from lookbook.project.spaces import LOOK_COLOUR_WEIGHT
+
+if TYPE_CHECKING:
+    from lookbook.models.collaborative.data import InteractionData
+    from lookbook.models.collaborative.hybrid import LookbookConfig, LookbookRecommender
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +99,34 @@ class _Builder:
             for name in ("items", "users", "events", "sets", "impressions", "photos")
         }
         self.report: dict[str, Any] = {}
+        # the model version this build writes: resumed when an interrupted build left one
+        self.version: str | None = versions.pending_version(self.paths, "build")
+
+    def target(self) -> ProjectPaths:
+        """Paths pinned to the version the model stages write (created on first use)."""
+        if self.version is None:
+            parent = versions.serving_version(self.paths)
+            self.version = versions.create_version(self.paths, parent=parent, source="build")
+        return self.paths.version(self.version)
+
+    def models(self) -> ProjectPaths:
+        """Paths pinned to the models the later stages read: this build's version, else the
+        serving one."""
+        return self.paths.version(self.version) if self.version is not None else self.paths.current()
+
+    def promote(self) -> None:
+        """The version this build wrote, marked ready and promoted (after the index holds it)."""
+        if self.version is None:
+            return
+        ran = {s: self.report[s] for s in versions.MODEL_STAGES if s in self.report}
+        stages = {s: r for s, r in ran.items() if not r.get("skipped")}
+        data: dict[str, Any] = {"impressions": self.fp["impressions"]}
+        if "preference" in stages:
+            data |= events_data(self.world.events, self.world.items.num_rows, self.world.users.num_rows)
+        versions.update_version(self.paths, self.version, state="ready", data=data, stages=stages)
+        versions.promote(self.paths, self.version)
+        log.info("build: model version %s promoted", self.version)
+        self.version = None
 
     def stage(self, name: str, fingerprint: str, run: Callable[[], dict[str, Any]]) -> None:
         if self.record.fresh(name, fingerprint):
@@ -128,7 +176,7 @@ class _Builder:
         np.save(self.paths.vectors / "text.npy", features.text)
         (self.paths.vectors / "item_ids.json").write_text(json.dumps(features.item_ids))
         if features.fusion is not None:
-            features.fusion.save(self.paths.models / "fusion")
+            features.fusion.save(self.paths.fusion)
         timings = {k: round(v, 2) for k, v in features.timings.items()}
         shape = {"items": len(features.item_ids), "dim": int(features.fused.shape[1])}
         return shape | {"resolution": self.config.resolution} | timings
@@ -137,49 +185,23 @@ class _Builder:
         return np.load(self.paths.vectors / "content.npy")
 
     def compatibility(self) -> dict[str, Any]:
-        import dataclasses
-
-        from lookbook.models.compatibility import CompatibilityConfig, CompatibilityModel
-        from lookbook.models.compatibility_labels import catalog_sets, item_labels
-        from lookbook.schema import IdMap
-
-        ids = IdMap(self.world.items.column("item_id").to_pylist(), name="item_id")
-        slots, colours, materials, vocab = item_labels(self.world.items)
-        _, sets = catalog_sets(self.world, ids)
-        sets = [s for s in sets if s.size >= 2]
-        if not sets:
-            shutil.rmtree(self.paths.compatibility, ignore_errors=True)
-            return {"trained": False, "reason": "no sets of two or more catalog items"}
-        cfg = CompatibilityConfig(random_state=self.config.seed)
-        if self.config.compatibility_epochs:
-            cfg = dataclasses.replace(cfg, epochs=self.config.compatibility_epochs)
-        model = CompatibilityModel(cfg).fit(
-            sets, self.content(), slots, vocab, colours=colours, materials=materials,
-            show_progress=self.show_progress,
+        return train_compatibility(
+            self.world, self.content(), self.target().compatibility,
+            seed=self.config.seed, epochs=self.config.compatibility_epochs, show_progress=self.show_progress,
         )  # fmt: skip
-        model.save(self.paths.compatibility)
-        return {"trained": True, "sets": len(sets), "fit_s": round(model.fit_seconds_, 1)}
 
     def preference(self) -> dict[str, Any]:
-        import dataclasses
-
-        from lookbook.models.collaborative.hybrid import LookbookConfig, LookbookRecommender
-        from lookbook.models.collaborative.loading import interactions_from_world
-
-        data = interactions_from_world(self.world, item_features=self.content())
-        cfg = LookbookConfig()
-        if self.config.preference_epochs:
-            cfg = dataclasses.replace(
-                cfg, two_tower=dataclasses.replace(cfg.two_tower, epochs=self.config.preference_epochs)
-            )
-        model = LookbookRecommender(cfg).fit(data, show_progress=self.show_progress)
-        model.save(self.paths.preference)
-        return {"events": int(data.user.size), "users": data.n_users, "blend_w": model.info.get("w")}
+        return train_preference(
+            self.world, self.content(), self.target().preference,
+            epochs=self.config.preference_epochs, show_progress=self.show_progress,
+        )  # fmt: skip
 
     def ranker(self) -> dict[str, Any]:
         from lookbook.pipeline.ranker import train_project_ranker
 
-        return train_project_ranker(self.world, self.paths.ranker, seed=self.config.seed)
+        out = self.target().ranker
+        shutil.rmtree(out, ignore_errors=True)  # never write into files shared with the parent
+        return train_project_ranker(self.world, out, seed=self.config.seed)
 
     def index(self) -> dict[str, Any]:
         from lookbook.index.spaces import ItemSpaces, index_kind
@@ -278,7 +300,7 @@ class _Builder:
         from lookbook.project.spaces import project_space_vectors
 
         return project_space_vectors(
-            self.paths,
+            self.models(),
             self.world.items,
             self.content(),
             np.load(self.paths.vectors / "text.npy"),
@@ -309,6 +331,7 @@ def build_project(
     b.stage("looks", looks_fp, b.looks)
     index_fp = combine(compat_fp, pref_fp, looks_fp, cfg.index_uri)
     b.stage("index", index_fp, b.index)
+    b.promote()
     detector_fp = None
     if any(r.get("split") == "train" and r.get("garments") for r in world.photos.to_pylist()):
         detector_fp = combine(fp["photos"], cfg.seed, conf["detector_epochs"])
@@ -316,3 +339,97 @@ def build_project(
     if world.photos.num_rows:
         b.stage("photos", combine(fp["photos"], looks_fp, detector_fp, index_fp), b.photos)
     return b.report
+
+
+# ------------------------------------------------------------------------------- model stages
+# Module functions, so that ``lookbook retrain`` trains exactly as the build does.
+
+
+def train_compatibility(
+    world: World,
+    content: F32,
+    out: Path,
+    *,
+    seed: int = 0,
+    epochs: int | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """The type-aware style model on every set of two or more catalog items, saved to ``out``
+    (``content``: row-aligned with ``world.items``). ``out`` is removed first: a version folder
+    may hold hard links shared with its parent, which must never be written through."""
+    import dataclasses
+
+    from lookbook.models.compatibility import CompatibilityConfig, CompatibilityModel
+    from lookbook.models.compatibility_labels import catalog_sets, item_labels
+    from lookbook.schema import IdMap
+
+    shutil.rmtree(out, ignore_errors=True)
+    ids = IdMap(world.items.column("item_id").to_pylist(), name="item_id")
+    slots, colours, materials, vocab = item_labels(world.items)
+    _, sets = catalog_sets(world, ids)
+    sets = [s for s in sets if s.size >= 2]
+    if not sets:
+        return {"trained": False, "reason": "no sets of two or more catalog items"}
+    cfg = CompatibilityConfig(random_state=seed)
+    if epochs:
+        cfg = dataclasses.replace(cfg, epochs=epochs)
+    model = CompatibilityModel(cfg).fit(
+        sets, content, slots, vocab, colours=colours, materials=materials, show_progress=show_progress
+    )
+    model.save(out)
+    return {"trained": True, "sets": len(sets), "fit_s": round(model.fit_seconds_, 1)}
+
+
+def fit_preference(
+    world: World,
+    content: F32,
+    *,
+    epochs: int | None = None,
+    config: LookbookConfig | None = None,
+    show_progress: bool = True,
+) -> tuple[LookbookRecommender, InteractionData]:
+    """The two-tower + EASE preference model fitted on every event of ``world`` (item rows:
+    ``world.items`` order; ``content`` row-aligned with it), and the interactions it saw."""
+    import dataclasses
+
+    from lookbook.models.collaborative.hybrid import LookbookConfig, LookbookRecommender
+    from lookbook.models.collaborative.loading import interactions_from_world
+
+    data = interactions_from_world(world, item_features=content)
+    cfg = config or LookbookConfig()
+    if epochs:
+        cfg = dataclasses.replace(cfg, two_tower=dataclasses.replace(cfg.two_tower, epochs=epochs))
+    return LookbookRecommender(cfg).fit(data, show_progress=show_progress), data
+
+
+def save_preference(model: Any, world: World, out: Path) -> None:
+    """Save a preference model with the item id of each of its rows (``item_ids.json``), so a
+    reader aligns it to any catalog; ``out`` is removed first (see ``train_compatibility``)."""
+    shutil.rmtree(out, ignore_errors=True)
+    model.save(out)
+    tmp = out / (MODEL_ITEM_IDS + ".tmp")
+    tmp.write_text(json.dumps([str(i) for i in world.items.column("item_id").to_pylist()]))
+    tmp.replace(out / MODEL_ITEM_IDS)
+
+
+def train_preference(
+    world: World, content: F32, out: Path, *, epochs: int | None = None, show_progress: bool = True
+) -> dict[str, Any]:
+    """``fit_preference`` saved to ``out`` (``save_preference``); returns the stage report."""
+    model, data = fit_preference(world, content, epochs=epochs, show_progress=show_progress)
+    save_preference(model, world, out)
+    return {"events": int(data.user.size), "users": data.n_users, "blend_w": model.info.get("w")}
+
+
+def events_data(events: pa.Table, n_items: int, n_users: int) -> dict[str, Any]:
+    """What a model version records about the events it learned from (``trained_until``: the
+    epoch second of the newest; the retrain's held-out window starts after it)."""
+    from lookbook.models.collaborative.loading import seconds
+
+    newest = int(seconds(events.column("timestamp")).max()) if events.num_rows else None
+    return {
+        "trained_until": newest,
+        "events": int(events.num_rows),
+        "items": int(n_items),
+        "users": int(n_users),
+    }

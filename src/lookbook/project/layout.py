@@ -4,12 +4,22 @@ A project folder is self-contained: the embedded store (DuckDB file and images) 
 under ``models/``, row-aligned vectors under ``vectors/``, the embedded vector index under
 ``index/``, and ``build.json``, which records per stage the fingerprint of the inputs it was built
 from. ``lookbook build`` reruns only the stages whose inputs changed.
+
+Trained models are versioned (``lookbook.project.versions``): each version is a folder
+``models/versions/<id>/`` holding ``compatibility/``, ``preference/`` and ``ranker/``, and the text
+file ``models/CURRENT`` names the promoted one. ``ProjectPaths.compatibility`` / ``.preference`` /
+``.ranker`` resolve inside that version, so every reader follows a promotion without knowing about
+versions. A project built before versions has no ``CURRENT``: its flat ``models/compatibility/``
+(and so on) are the version ``"v0"``, read in place (nothing is moved: a server may be reading
+them). What a retrain does not relearn stays beside the versions: ``models/fusion/`` (the content
+vectors in ``vectors/`` and the index's content space come from it) and ``models/detector/``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -20,29 +30,92 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lookbook.errors import LookbookError
+
 #: Bumped when a stage's output layout changes: every stage then rebuilds.
 LAYOUT_VERSION = 1
 
 
+#: The model version of a project built before versions: its flat ``models/<stage>/`` folders.
+LEGACY_VERSION = "v0"
+#: The file naming the promoted model version (replaced atomically by ``versions.promote``).
+CURRENT_FILE = "CURRENT"
+#: Where versions live under ``models/``.
+VERSIONS_DIR = "versions"
+_VERSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_version_id(version: str) -> str:
+    """``version`` if it is a safe folder name (``v3``), else ``LookbookError`` naming it."""
+    if not isinstance(version, str) or not _VERSION_ID.match(version):
+        raise LookbookError(f"model version: expected a name like 'v3', got {version!r}")
+    return version
+
+
+def read_current(models: Path) -> str:
+    """The promoted version named by ``models/CURRENT``; ``"v0"`` (the flat layout) without one."""
+    try:
+        text = (models / CURRENT_FILE).read_text().strip()
+    except FileNotFoundError:
+        return LEGACY_VERSION
+    try:
+        return check_version_id(text)
+    except LookbookError:
+        raise LookbookError(f"{models / CURRENT_FILE}: expected a version name, got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class ProjectPaths:
+    """Where a project keeps each thing.
+
+    ``pinned`` fixes the model version the model folders resolve in; ``None`` follows
+    ``models/CURRENT`` on every access. A reader that loads several models of one version (a shop
+    opening, a build's index stage) pins first with ``current()``, so a promotion in between cannot
+    hand it one model of each version.
+    """
+
     root: Path
+    pinned: str | None = None
+
+    def version(self, version: str) -> ProjectPaths:
+        """These paths with the model folders of ``version`` (``"v0"``: the flat layout)."""
+        return ProjectPaths(self.root, check_version_id(version))
+
+    def current(self) -> ProjectPaths:
+        """These paths pinned to the version promoted now."""
+        return self.version(self.model_version)
+
+    @property
+    def model_version(self) -> str:
+        """The version the model folders resolve in: the pinned one, else the promoted one."""
+        return self.pinned if self.pinned is not None else read_current(self.models)
 
     @property
     def models(self) -> Path:
         return self.root / "models"
 
     @property
+    def model_dir(self) -> Path:
+        """The folder of the model version (``models/`` itself for the flat ``"v0"``)."""
+        version = self.model_version
+        return self.models if version == LEGACY_VERSION else self.models / VERSIONS_DIR / version
+
+    @property
     def compatibility(self) -> Path:
-        return self.models / "compatibility"
+        return self.model_dir / "compatibility"
 
     @property
     def preference(self) -> Path:
-        return self.models / "preference"
+        return self.model_dir / "preference"
 
     @property
     def ranker(self) -> Path:
-        return self.models / "ranker"
+        return self.model_dir / "ranker"
+
+    @property
+    def fusion(self) -> Path:
+        """The fitted content fusion: one per build (not versioned), as the content vectors are."""
+        return self.models / "fusion"
 
     @property
     def vectors(self) -> Path:
@@ -135,3 +208,19 @@ def encoded_resolution(paths: ProjectPaths) -> int:
         return int(stages["encode"]["report"].get("resolution", 128))
     except (OSError, KeyError, ValueError):
         return 128
+
+
+#: The item ids a version's preference model's rows stand for, inside ``preference/``.
+MODEL_ITEM_IDS = "item_ids.json"
+
+
+def preference_item_ids(paths: ProjectPaths) -> list[str]:
+    """The item id of each row of the preference model at ``paths``: ``preference/item_ids.json``
+    (written by every build and retrain since versions), else the build's ``vectors/item_ids.json``
+    (the flat ``"v0"`` layout, whose model was trained on exactly the build's catalog).
+
+    Why a version carries its own: a retrain trains on the store's catalog, items added live
+    included, so its rows no longer follow the build's vectors."""
+    own = paths.preference / MODEL_ITEM_IDS
+    source = own if own.exists() else paths.vectors / "item_ids.json"
+    return [str(i) for i in json.loads(source.read_text())]

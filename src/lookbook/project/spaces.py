@@ -20,6 +20,7 @@ Spaces:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -78,27 +79,112 @@ def catalog_look_vectors(
 ) -> F32:
     """Look-space vectors of catalog pictures (``None`` entries: no picture), with the project's
     recorded background and colour weight; CNN features go through the encoder's feature cache."""
-    from lookbook.encoders.image import ImageEncoder, ImageEncoderConfig
-    from lookbook.project.layout import encoded_resolution
-    from lookbook.vision.colour import catalog_signatures
+    return _LookEmbedder(paths, cache_dir).vectors(images, show_progress)
 
-    meta = looks_meta(paths)
-    if meta is None:
-        raise ValueError(f"project {paths.root}: no vectors/looks.json (built before the looks stage)")
-    background = (int(meta["background"][0]), int(meta["background"][1]), int(meta["background"][2]))
-    encoder = ImageEncoder(ImageEncoderConfig(resolution=encoded_resolution(paths)), cache_dir=cache_dir)
-    present = [j for j, im in enumerate(images) if im is not None]
-    cnn = np.zeros((len(images), encoder.dim), np.float32)
-    if present:
-        cnn[present] = encoder.encode([str(images[j]) for j in present], show_progress=show_progress)
-    colour = catalog_signatures(images, background)
-    return look_vectors(cnn, colour, float(meta["colour_weight"]))
+
+class _LookEmbedder:
+    """The look space's picture encoder and settings, loaded once."""
+
+    def __init__(self, paths: ProjectPaths, cache_dir: Path | None) -> None:
+        from lookbook.encoders.image import ImageEncoder, ImageEncoderConfig
+        from lookbook.project.layout import encoded_resolution
+
+        meta = looks_meta(paths)
+        if meta is None:
+            raise ValueError(f"project {paths.root}: no vectors/looks.json (built before the looks stage)")
+        self.background = (int(meta["background"][0]), int(meta["background"][1]), int(meta["background"][2]))
+        self.colour_weight = float(meta["colour_weight"])
+        config = ImageEncoderConfig(resolution=encoded_resolution(paths))
+        self.encoder = ImageEncoder(config, cache_dir=cache_dir)
+
+    def vectors(self, images: list, show_progress: bool = False) -> F32:
+        from lookbook.vision.colour import catalog_signatures
+
+        present = [j for j, im in enumerate(images) if im is not None]
+        cnn = np.zeros((len(images), self.encoder.dim), np.float32)
+        if present:
+            cnn[present] = self.encoder.encode([str(images[j]) for j in present], show_progress=show_progress)
+        colour = catalog_signatures(images, self.background)
+        return look_vectors(cnn, colour, self.colour_weight)
 
 
 def slot_codes(slot_vocab: tuple[str, ...], slots: list[str]) -> npt.NDArray[np.int64]:
     """Codes of ``slots`` in the model's vocabulary; unknown slots get -1."""
     lookup = {s: i for i, s in enumerate(slot_vocab)}
     return np.asarray([lookup.get(s, -1) for s in slots], dtype=np.int64)
+
+
+class SpaceEmbedder:
+    """Every space's vectors of a batch of items, with the project's models loaded once.
+
+    The build embeds the catalog once; the serving writer embeds every item added while the shop
+    runs, where loading the compatibility and preference models from disk on each write cost more
+    than the write itself. ``cache_dir`` caches picture features for the look space.
+    """
+
+    def __init__(self, paths: ProjectPaths, cache_dir: Path | None = None) -> None:
+        from lookbook.models.collaborative.hybrid import LookbookRecommender
+        from lookbook.models.compatibility import CompatibilityModel
+
+        self.paths = paths
+        has_preference = (paths.preference / "model.json").exists()
+        has_compatibility = (paths.compatibility / "model.json").exists()
+        self.preference = LookbookRecommender.load(paths.preference) if has_preference else None
+        self.compatibility = CompatibilityModel.load(paths.compatibility) if has_compatibility else None
+        self.looks = _LookEmbedder(paths, cache_dir) if looks_meta(paths) is not None else None
+
+    def spaces(self) -> tuple[str, ...]:
+        """The spaces this project's models fill, in the order ``vectors`` returns them."""
+        slots = tuple(self.compatibility.vocab_.slot) if self.compatibility is not None else ()
+        names = [CONTENT_SPACE, TEXT_SPACE]
+        if self.preference is not None:
+            names.append(PREFERENCE_SPACE)
+        names += [style_space(s) for s in slots]
+        return (*names, *((LOOK_SPACE,) if self.looks is not None else ()))
+
+    def vectors(
+        self,
+        items: pa.Table,
+        content: F32,
+        text: F32,
+        *,
+        preference_rows: npt.NDArray[np.int64] | None = None,
+        image_root: Path | None = None,
+        show_progress: bool = False,
+    ) -> dict[str, F32]:
+        """``{space: (n, dim) vectors}`` for ``items`` (row-aligned with ``content``).
+
+        ``preference_rows``: each item's row in the preference model's training catalog (-1: not in
+        it); ``None`` means ``items`` is that catalog, in order. ``image_root`` resolves the items'
+        relative image paths, for the look space.
+        """
+        norm = np.linalg.norm(text, axis=1, keepdims=True)
+        out: dict[str, F32] = {
+            CONTENT_SPACE: np.ascontiguousarray(content, dtype=np.float32),
+            TEXT_SPACE: (text / np.where(norm > 0, norm, 1.0)).astype(np.float32),
+        }
+        if self.preference is not None:
+            out[PREFERENCE_SPACE] = _preference_vectors(self.preference, content, preference_rows)
+        model = self.compatibility
+        if model is not None:
+            slots = slot_codes(model.vocab_.slot, items.column("slot").to_pylist())
+            known = slots >= 0
+            width = model.item_vectors(content[:1], [0], 0).shape[1]
+            for code, name in enumerate(model.vocab_.slot):
+                vectors = np.zeros((len(slots), width), np.float32)
+                if known.any():
+                    vectors[known] = model.item_vectors(content[known], slots[known], code)
+                # items of slots the model never saw cannot be scored for compatibility: a zero
+                # vector keeps them in the space (every space holds every item) at the bottom of
+                # every query
+                out[style_space(name)] = vectors
+        if self.looks is not None:
+            from lookbook.encoders.content import item_image_paths
+
+            images = item_image_paths(items, image_root)
+            images = [im if im is not None and Path(im).is_file() else None for im in images]
+            out[LOOK_SPACE] = self.looks.vectors(images, show_progress)
+        return out
 
 
 def project_space_vectors(
@@ -112,46 +198,14 @@ def project_space_vectors(
     cache_dir: Path | None = None,
     show_progress: bool = False,
 ) -> dict[str, F32]:
-    """``{space: (n, dim) vectors}`` for ``items`` (row-aligned with ``content``).
-
-    ``preference_rows``: each item's row in the preference model's training catalog (-1: not in
-    it); ``None`` means ``items`` is that catalog, in order. ``image_root`` resolves the items'
-    relative image paths and ``cache_dir`` caches picture features, for the look space.
-    """
-    norm = np.linalg.norm(text, axis=1, keepdims=True)
-    out: dict[str, F32] = {
-        CONTENT_SPACE: np.ascontiguousarray(content, dtype=np.float32),
-        TEXT_SPACE: (text / np.where(norm > 0, norm, 1.0)).astype(np.float32),
-    }
-    if (paths.preference / "model.json").exists():
-        out[PREFERENCE_SPACE] = preference_vectors(paths.preference, content, preference_rows)
-    if (paths.compatibility / "model.json").exists():
-        from lookbook.models.compatibility import CompatibilityModel
-
-        model = CompatibilityModel.load(paths.compatibility)
-        slots = slot_codes(model.vocab_.slot, items.column("slot").to_pylist())
-        known = slots >= 0
-        width = model.item_vectors(content[:1], [0], 0).shape[1]
-        for code, name in enumerate(model.vocab_.slot):
-            vectors = np.zeros((len(slots), width), np.float32)
-            if known.any():
-                vectors[known] = model.item_vectors(content[known], slots[known], code)
-            # items of slots the model never saw cannot be scored for compatibility: a zero vector
-            # keeps them in the space (every space holds every item) at the bottom of every query
-            out[style_space(name)] = vectors
-    if looks_meta(paths) is not None:
-        from lookbook.encoders.content import item_image_paths
-
-        images = item_image_paths(items, image_root)
-        images = [im if im is not None and Path(im).is_file() else None for im in images]
-        out[LOOK_SPACE] = catalog_look_vectors(paths, images, cache_dir, show_progress)
-    return out
+    """``SpaceEmbedder(paths, cache_dir).vectors(...)`` for a one-off batch (the build's catalog)."""
+    return SpaceEmbedder(paths, cache_dir).vectors(
+        items, content, text, preference_rows=preference_rows, image_root=image_root,
+        show_progress=show_progress,
+    )  # fmt: skip
 
 
-def preference_vectors(path: Path, content: F32, rows: npt.NDArray[np.int64] | None = None) -> F32:
-    from lookbook.models.collaborative.hybrid import LookbookRecommender
-
-    model = LookbookRecommender.load(path)
+def _preference_vectors(model: Any, content: F32, rows: npt.NDArray[np.int64] | None = None) -> F32:
     learned = model.item_vectors()
     if rows is None:
         if learned.shape[0] != content.shape[0]:

@@ -304,6 +304,14 @@ class CatalogArrays:
             out = out.with_popularity(out.popularity)  # re-check the new values, naming the row
         return out
 
+    def sold_out(self, ids: Sequence[str] | npt.NDArray[Any]) -> CatalogArrays:
+        """A new snapshot where ``ids`` are out of stock (still in the catalog: an item page can
+        say "sold out"; no list shows them). Unknown ids raise ``NotFound``."""
+        rows = self.ids.lookup(np.asarray(ids), missing=None)
+        in_stock = self.in_stock.copy()
+        in_stock[rows] = False
+        return dataclasses.replace(self, in_stock=in_stock)
+
     def remove(self, ids: Sequence[str] | npt.NDArray[Any], *, missing_ok: bool = False) -> CatalogArrays:
         """A new snapshot where ``ids`` are gone (``alive`` false; their rows stay).
 

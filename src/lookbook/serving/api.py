@@ -6,6 +6,10 @@ Shop the look is the exception: its upload is read and checked on that pool, the
 runs on the looks' own single thread (``LookService.run``), so photos queue there rather than
 taking the threads the feeds need. Each returns ``JSONBytes`` built from the ``Shop``'s dataclasses
 (see ``convert``); the response models are declared for the OpenAPI document only.
+
+Every touchpoint response carries the request's id (``request_id``, also the ``X-Request-ID``
+header) and logs what it showed as impressions under that id (``serving.impressions``). Reads need
+the read key when the server has one (``serving.access``); writes need the write key.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Security, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Security, UploadFile
 from fastapi import Path as PathParam
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +31,9 @@ from starlette.responses import FileResponse, Response
 
 from lookbook.errors import NotFound, SchemaError
 from lookbook.serving import convert
+from lookbook.serving.access import ReadGate, request_id
 from lookbook.serving.config import API_KEY_ENV, ServeConfig
+from lookbook.serving.impressions import Impressions
 from lookbook.serving.looks import LookService
 from lookbook.serving.schemas import (
     ID_PATTERN,
@@ -45,9 +51,10 @@ from lookbook.serving.schemas import (
     PhotoFeedOut,
     ShopTheLookOut,
     UpsertOut,
+    UsersIn,
     UsersOut,
 )
-from lookbook.serving.upload import check_photo, read_limited
+from lookbook.serving.upload import PhotoRejected, check_image, check_photo, read_limited
 from lookbook.touchpoints.api import Context, Shop
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,11 @@ K = Annotated[int, Query(ge=1, le=100, description="how many items")]
 ContextText = Annotated[str | None, Query(min_length=1, max_length=50)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+#: What a read can be refused with when the server has a read key.
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "no read key (the server was started with --read-key)"},
+    403: {"model": ErrorOut, "description": "a wrong read key"},
+}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "no X-API-Key header"},
     403: {"model": ErrorOut, "description": "wrong key, or writes disabled (no key configured)"},
@@ -82,8 +94,8 @@ FormUserId = Annotated[
 ]
 PhotoId = Annotated[str, PathParam(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
 
-#: PNG and JPEG magic numbers: the only image formats the encoders and browsers both read.
-_IMAGE_SUFFIX = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
+#: The only image formats the encoders and browsers both read, and the suffix their files get.
+_IMAGE_SUFFIX = {"PNG": ".png", "JPEG": ".jpg"}
 
 
 def api_key_dependency(config: ServeConfig) -> Callable[[str | None], None]:
@@ -115,33 +127,55 @@ def read_upload(upload: UploadFile, config: ServeConfig) -> bytes:
     return data
 
 
-def api_router(shop: Shop, config: ServeConfig, looks: LookService) -> APIRouter:
+def api_router(
+    shop: Shop,
+    config: ServeConfig,
+    looks: LookService,
+    impressions: Impressions | None = None,
+    gate: ReadGate | None = None,
+) -> APIRouter:
     """Every JSON endpoint, bound to one ``Shop``."""
     router = APIRouter(prefix="/api", responses=_ERRORS)
+    log_slate = impressions or Impressions(shop)
+    gate = gate or ReadGate(config)
     require_key = api_key_dependency(config)
     write = {"dependencies": [Security(require_key)], "responses": _WRITE_ERRORS, "tags": ["writes"]}
+    read: dict[str, Any] = {"dependencies": gate.dependency()}
+    if gate.enabled:
+        read["responses"] = READ_ERRORS
 
-    @router.get("/home", response_model=HomeOut, tags=["touchpoints"], summary="Home feed carousels")
+    @router.get("/home", response_model=HomeOut, tags=["touchpoints"], summary="Home feed carousels", **read)
     def home(
+        request: Request,
         user_id: UserId = None,
         device: ContextText = None,
         region: ContextText = None,
         k: Annotated[int, Query(ge=1, le=100, description="items per carousel")] = 12,
     ) -> Response:
         carousels = shop.home_feed(user_id, Context(device=device, region=region), k)
-        return convert.JSONBytes({"user_id": user_id, "carousels": [convert.carousel(c) for c in carousels]})
+        rid = request_id(request)
+        log_slate.carousels(rid, user_id, "home", carousels)
+        body = {"request_id": rid, "user_id": user_id, "carousels": [convert.carousel(c) for c in carousels]}
+        return convert.JSONBytes(body)
 
-    @router.get("/items/{item_id}", response_model=ItemViewOut, tags=["catalog"], summary="One item")
+    @router.get("/items/{item_id}", response_model=ItemViewOut, tags=["catalog"], summary="One item", **read)
     def item(item_id: ItemId) -> Response:
+        """An item of the catalog; a sold one too, with ``in_stock`` false (it is in no list)."""
         return convert.JSONBytes(convert.item_view(shop.item(item_id)))
 
-    @router.get("/items/{item_id}/similar", response_model=ItemListOut, tags=["touchpoints"])
-    def similar(item_id: ItemId, user_id: UserId = None, k: K = 12) -> Response:
+    @router.get("/items/{item_id}/similar", response_model=ItemListOut, tags=["touchpoints"], **read)
+    def similar(request: Request, item_id: ItemId, user_id: UserId = None, k: K = 12) -> Response:
         """Items like this one, ordered for the shopper."""
-        return convert.JSONBytes({"items": convert.rec_items(shop.similar(item_id, user_id, k))})
+        found = shop.similar(item_id, user_id, k)
+        rid = request_id(request)
+        log_slate.slate(rid, user_id, "similar", found)
+        return convert.JSONBytes({"request_id": rid, "items": convert.rec_items(found)})
 
-    @router.get("/items/{item_id}/complete-the-look", response_model=CarouselListOut, tags=["touchpoints"])
+    @router.get(
+        "/items/{item_id}/complete-the-look", response_model=CarouselListOut, tags=["touchpoints"], **read
+    )
     def complete_the_look(
+        request: Request,
         item_id: ItemId,
         user_id: UserId = None,
         per_slot: Annotated[int, Query(ge=1, le=20, description="items per other slot")] = 3,
@@ -151,34 +185,46 @@ def api_router(shop: Shop, config: ServeConfig, looks: LookService) -> APIRouter
     ) -> Response:
         """Items of other slots that go with this one, a carousel per slot."""
         carousels = shop.complete_the_look(item_id, user_id, per_slot, attribute)
-        return convert.JSONBytes({"carousels": [convert.carousel(c) for c in carousels]})
+        rid = request_id(request)
+        log_slate.carousels(rid, user_id, "complete_the_look", carousels)
+        return convert.JSONBytes({"request_id": rid, "carousels": [convert.carousel(c) for c in carousels]})
 
-    @router.get("/search", response_model=ItemListOut, tags=["touchpoints"])
+    @router.get("/search", response_model=ItemListOut, tags=["touchpoints"], **read)
     def search(
+        request: Request,
         q: Annotated[str, Query(min_length=1, max_length=200, description="free text")],
         user_id: UserId = None,
         k: K = 24,
     ) -> Response:
         """Text search, ordered for the shopper."""
-        return convert.JSONBytes({"items": convert.rec_items(shop.search(q, user_id, k))})
+        found = shop.search(q, user_id, k)
+        rid = request_id(request)
+        log_slate.slate(rid, user_id, "search", found)
+        return convert.JSONBytes({"request_id": rid, "items": convert.rec_items(found)})
 
-    @router.get("/categories/{category}", response_model=ItemListOut, tags=["touchpoints"])
+    @router.get("/categories/{category}", response_model=ItemListOut, tags=["touchpoints"], **read)
     def category(
+        request: Request,
         category: Annotated[str, PathParam(min_length=1, max_length=100)],
         user_id: UserId = None,
         k: K = 24,
     ) -> Response:
         """A category page, ordered for the shopper."""
-        return convert.JSONBytes({"items": convert.rec_items(shop.category(category, user_id, k))})
+        found = shop.category(category, user_id, k)
+        rid = request_id(request)
+        log_slate.slate(rid, user_id, "category", found)
+        return convert.JSONBytes({"request_id": rid, "items": convert.rec_items(found)})
 
     @router.post(
         "/shop-the-look",
         response_model=ShopTheLookOut,
         tags=["touchpoints"],
         summary="Shop the look of a photo",
-        responses=UPLOAD_ERRORS,
+        dependencies=read["dependencies"],
+        responses={**UPLOAD_ERRORS, **read.get("responses", {})},
     )
     async def shop_the_look(
+        request: Request,
         photo: Annotated[UploadFile, File(description=PHOTO_DESCRIPTION)],
         user_id: FormUserId = None,
         k: Annotated[int, Query(ge=1, le=100, description="how many recommendations")] = 20,
@@ -187,40 +233,62 @@ def api_router(shop: Shop, config: ServeConfig, looks: LookService) -> APIRouter
         catalog items nearest to it) and items to shop the look with, ordered for the shopper."""
         data = await run_in_threadpool(read_upload, photo, config)
         look = await looks.run(looks.look_bytes, data, user_id, k)
-        return convert.JSONBytes(convert.photo_look(look))
+        rid = request_id(request)
+        log_slate.slate(rid, user_id, "shop_the_look", look.recommendations)
+        return convert.JSONBytes({"request_id": rid, **convert.photo_look(look)})
 
-    @router.get("/photos", response_model=PhotoFeedOut, tags=["touchpoints"], summary="Community photo feed")
-    def photos(user_id: UserId = None, k: K = 20) -> Response:
+    @router.get(
+        "/photos", response_model=PhotoFeedOut, tags=["touchpoints"], summary="Community photo feed", **read
+    )
+    def photos(request: Request, user_id: UserId = None, k: K = 20) -> Response:
         """The project's community photos ranked for the shopper (empty when it has none)."""
         found = looks.feed(user_id, k)
-        return convert.JSONBytes({"user_id": user_id, "photos": [convert.feed_photo(p) for p in found]})
+        body = {"request_id": request_id(request), "user_id": user_id,
+                "photos": [convert.feed_photo(p) for p in found]}  # fmt: skip
+        return convert.JSONBytes(body)
 
-    @router.get("/users", response_model=UsersOut, tags=["catalog"], summary="Demo users")
+    @router.get("/users", response_model=UsersOut, tags=["catalog"], summary="Demo users", **read)
     def users(limit: Annotated[int, Query(ge=1, le=100)] = config.demo_users) -> Response:
+        """The most active shoppers, for a demo's user picker: served in demo mode only
+        (``lookbook serve --demo``, ``lookbook demo``), 404 otherwise."""
+        if not config.demo:
+            raise NotFound("users: the shopper list is served in demo mode only (lookbook serve --demo)")
         return convert.JSONBytes({"users": [str(u) for u in shop.demo_users(limit)]})
 
-    @router.get("/categories", response_model=CategoriesOut, tags=["catalog"], summary="Live categories")
+    @router.get(
+        "/categories", response_model=CategoriesOut, tags=["catalog"], summary="Live categories", **read
+    )
     def categories() -> Response:
         return convert.JSONBytes({"categories": [str(c) for c in shop.categories()]})
 
     @router.put("/items", response_model=UpsertOut, summary="Add or update items", **write)
     def upsert_items(body: ItemsIn) -> Response:
         """Items are written to the store and every index before the response: the next request
-        sees them. Unknown ids are added; known ones are updated with the fields given."""
+        sees them. Unknown ids are added; known ones are updated with the fields given. Images are
+        decoded in full first, under the same pixel limit as photo uploads: a batch with one image
+        that is not a whole PNG or JPEG is refused (422 naming it) before anything is written."""
         with tempfile.TemporaryDirectory(prefix="lookbook-upload-") as tmp:
-            records = [_with_image(item.record(), Path(tmp), j) for j, item in enumerate(body.items)]
+            records = [_with_image(item.record(), Path(tmp), j, config) for j, item in enumerate(body.items)]
             n = shop.upsert_items(records)
         return convert.JSONBytes({"upserted": int(n)})
 
     @router.delete("/items/{item_id}", response_model=DeleteOut, summary="An item was sold", **write)
     def delete_item(item_id: ItemId) -> Response:
-        """Gone from every page and index at once (its history stays)."""
+        """Gone from every page and index at once (its history stays, and ``GET /api/items/{item_id}``
+        answers with ``in_stock`` false)."""
         return convert.JSONBytes({"deleted": int(shop.delete_items([item_id]))})
 
     @router.post("/events", response_model=EventsOut, summary="Shopper events", **write)
     def add_events(body: EventsIn) -> Response:
-        """Each event moves its user's vector before the response: the next feed reflects it."""
+        """Each event moves its user's vector before the response: the next feed reflects it. An
+        event may carry the ``request_id`` of the response that showed its item."""
         return convert.JSONBytes({"accepted": int(shop.add_events([e.record() for e in body.events]))})
+
+    @router.put("/users", response_model=UpsertOut, summary="Add or update shopper profiles", **write)
+    def upsert_users(body: UsersIn) -> Response:
+        """Sizes per size group and region; the size constraint of every touchpoint uses them from
+        the next request on. Fields left out are not sent to the shop (a partial update)."""
+        return convert.JSONBytes({"upserted": int(shop.upsert_users([u.record() for u in body.users]))})
 
     return router
 
@@ -240,32 +308,27 @@ def photo_response(looks: LookService, photo_id: str, max_age: int) -> Response:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": f"public, max-age={max_age}"})
 
 
-def _with_image(record: dict[str, Any], folder: Path, row: int) -> dict[str, Any]:
-    """Decode ``image_base64`` into a file the store copies in; the record then names that file."""
+def _with_image(record: dict[str, Any], folder: Path, row: int, config: ServeConfig) -> dict[str, Any]:
+    """Decode ``image_base64`` into a file the store copies in; the record then names that file.
+
+    The image is decoded in full here, under ``max_upload_pixels`` (the photo uploads' limit), so a
+    decompression bomb, pixels that do not decode or bytes that are no PNG or JPEG are refused with
+    the field named, before the shop is called, rather than in the encoder after the store took
+    the row (or, worse, encoded as zeros).
+    """
     data = record.pop("image_base64", None)
     if data is None:
         return record
+    name = f"body items[{row}].image_base64"
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise SchemaError(f"body items[{row}].image_base64: not valid base64") from None
-    suffix = next((s for magic, s in _IMAGE_SUFFIX.items() if raw.startswith(magic)), None)
-    if suffix is None:
-        raise SchemaError(f"body items[{row}].image_base64: expected PNG or JPEG bytes")
-    path = folder / f"{row}{suffix}"
+        raise SchemaError(f"{name}: not valid base64") from None
+    try:
+        fmt = check_image(raw, max_pixels=config.max_upload_pixels, name=name, formats=tuple(_IMAGE_SUFFIX))
+    except PhotoRejected as exc:  # 422 like every other field of the body; the message says why
+        raise SchemaError(str(exc)) from None
+    path = folder / f"{row}{_IMAGE_SUFFIX[fmt]}"
     path.write_bytes(raw)
-    _check_decodes(path, row)
     record["image"] = str(path)
     return record
-
-
-def _check_decodes(path: Path, row: int) -> None:
-    """Reject truncated or oversized images here, with the field named, rather than in the encoder
-    after the store has taken the row."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.verify()
-    except Exception as exc:  # PIL raises many types (SyntaxError, OSError, DecompressionBombError...)
-        raise SchemaError(f"body items[{row}].image_base64: not a readable image ({exc})") from None

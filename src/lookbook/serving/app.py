@@ -5,6 +5,9 @@ Routes: the JSON API under ``/api`` (``api``), the shop page at ``/`` (``page``)
 (Prometheus text), ``/static/shop.css`` (the page's style) and the OpenAPI document at
 ``/openapi.json`` with its viewer at ``/docs``. The app does not own the ``Shop``: whoever opened
 it closes it (``lookbook serve`` does, after the server stops).
+
+While it serves a shop with a project behind it, a thread watches the project's settings file and
+promoted model version and reloads the shop when either changes (``serving.reload``).
 """
 
 from __future__ import annotations
@@ -18,17 +21,27 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from lookbook import __version__
-from lookbook.serving import convert
-from lookbook.serving.api import ItemId, PhotoId, api_router, image_response, photo_response
+from lookbook.serving import convert, html
+from lookbook.serving.access import ReadGate
+from lookbook.serving.api import (
+    READ_ERRORS,
+    ItemId,
+    PhotoId,
+    api_router,
+    image_response,
+    photo_response,
+)
 from lookbook.serving.config import ServeConfig
 from lookbook.serving.errors import install_error_handlers
+from lookbook.serving.impressions import Impressions
 from lookbook.serving.looks import LookService
 from lookbook.serving.metrics import AppMetrics
 from lookbook.serving.middleware import ServingMiddleware
 from lookbook.serving.page import Pages, page_router, wants_html
+from lookbook.serving.reload import ReloadWatcher
 from lookbook.serving.schemas import MAX_ID, ErrorOut, HealthOut
 from lookbook.serving.server import warm_up
 from lookbook.serving.style import CSS
@@ -38,9 +51,16 @@ log = logging.getLogger(__name__)
 
 _DESCRIPTION = """Recommendations for every touchpoint of a shop from one embedding space.
 
-Reads need no key. Writes (`PUT /api/items`, `DELETE /api/items/{item_id}`, `POST /api/events`)
-need the server's key in the `X-API-Key` header, and are refused with 403 when the server was
+Reads need no key, unless the server was started with a read key (`--read-key`): then every read
+needs it in the `X-Read-Key` header (or `?key=` once in a browser, which sets a cookie).
+Writes (`PUT /api/items`, `DELETE /api/items/{item_id}`, `POST /api/events`, `PUT /api/users`)
+need the server's write key in the `X-API-Key` header, and are refused with 403 when the server was
 started without one. Every error is `{"detail": "..."}` naming the field that is wrong.
+
+Every response has an `X-Request-ID` header (the client's own, when it sends a sane one), and every
+touchpoint response also has it as `request_id`: send it back in the events the shown items lead to
+(`POST /api/events`, field `request_id`), so clicks and purchases join the impressions that caused
+them. `GET /api/users` (the demo's shopper list) answers in demo mode only.
 
 `POST /api/shop-the-look` takes a photo (multipart field `photo`) and returns the garments found in
 it, the catalog items nearest to each, and items to shop the look with.
@@ -54,6 +74,8 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
     """An app serving ``shop``; nothing is computed until the first request."""
     config = config or ServeConfig()
     metrics = AppMetrics(shop)
+    gate = ReadGate(config)
+    impressions = Impressions(shop, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +86,15 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = config.threads
         if config.warm_up:
             await run_in_threadpool(warm_up, shop)
-        yield
+        watcher = _watcher(shop, config, metrics)
+        app.state.reloader = watcher
+        if watcher is not None:
+            watcher.start()
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                await run_in_threadpool(watcher.stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -81,11 +111,13 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
     )
     looks = LookService(shop, config)
     app.state.shop, app.state.config, app.state.metrics, app.state.looks = shop, config, metrics, looks
+    app.state.impressions, app.state.reloader = impressions, None
     install_error_handlers(app)
-    pages = Pages(shop, config, looks)
-    _html_404(app, pages)
-    app.include_router(api_router(shop, config, looks))
-    app.include_router(page_router(pages))
+    pages = Pages(shop, config, looks, impressions)
+    _html_errors(app, pages, gate)
+    app.include_router(api_router(shop, config, looks, impressions, gate))
+    app.include_router(page_router(pages, gate))
+    read = {"dependencies": gate.dependency(), "responses": READ_ERRORS if gate.enabled else {}}
     css = CSS.encode()
 
     @app.get("/static/shop.css", include_in_schema=False)
@@ -98,7 +130,12 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
         tags=["operations"],
         summary="An item's image",
         response_class=Response,
-        responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, 404: {"model": ErrorOut}},
+        responses={
+            200: {"content": {"image/png": {}, "image/jpeg": {}}},
+            404: {"model": ErrorOut},
+            **read["responses"],
+        },
+        dependencies=read["dependencies"],
     )
     def image(item_id: ItemId) -> Response:
         return image_response(shop, item_id, config.image_max_age)
@@ -111,14 +148,18 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
         responses={
             200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
             404: {"model": ErrorOut},
+            **read["responses"],
         },
+        dependencies=read["dependencies"],
     )
     def photo(photo_id: PhotoId) -> Response:
         return photo_response(looks, photo_id, config.image_max_age)
 
     @app.get("/healthz", tags=["operations"], response_model=HealthOut, summary="Liveness and shop figures")
     def healthz() -> Response:
-        return convert.JSONBytes({"status": "ok", "stats": _jsonable(shop.stats())})
+        """Open even with a read key (load balancers probe it): figures, no shopper data."""
+        version = str(shop.model_version())
+        return convert.JSONBytes({"status": "ok", "model_version": version, "stats": _jsonable(shop.stats())})
 
     @app.get(
         "/metrics",
@@ -136,19 +177,40 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
         metrics=metrics,
         max_body_bytes=config.max_body_bytes,
         upload_limits={"/api/shop-the-look": upload_limit, "/look": upload_limit},
+        read_key=config.read_key,
     )
     return app
 
 
-def _html_404(app: FastAPI, pages: Pages) -> None:
-    """Unknown page paths get the shop's 404 page when a browser asks; API clients keep JSON."""
+def _watcher(shop: Shop, config: ServeConfig, metrics: AppMetrics) -> ReloadWatcher | None:
+    """The reload watcher of a shop with a project behind it (None: nothing to watch, or off)."""
+    if config.reload_interval <= 0:
+        return None
+    root = shop.project_root()
+    if root is None:
+        return None
+    return ReloadWatcher(
+        shop, root, config.reload_interval, on_reload=lambda outcome: metrics.reloads.labels(outcome).inc()
+    )
+
+
+def _html_errors(app: FastAPI, pages: Pages, gate: ReadGate) -> None:
+    """Browsers get pages for errors too: the shop's 404 page for unknown page paths, and a bare
+    page (no categories, no shoppers: the visitor has no key) when a read key is missing or wrong.
+    API clients keep JSON."""
     json_handler = app.exception_handlers[StarletteHTTPException]
 
     async def handler(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404 and wants_html(request):
+        if exc.status_code == 404 and wants_html(request) and gate.admits(request):
             user = request.query_params.get("user") or None
             user = user if user and len(user) <= MAX_ID else None
             return pages.missing(user, request.url.path, "No such page.")
+        if exc.status_code in (401, 403) and gate.enabled and wants_html(request):
+            chrome = html.Chrome(pages.config.shop_name, pages.config.currency, None, (), (), "/")
+            page = html.not_found_page(
+                chrome, "This shop asks for its key: open it with the link you were given.", "Key needed"
+            )
+            return HTMLResponse(page, status_code=exc.status_code)
         return await json_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, handler)  # type: ignore[arg-type]

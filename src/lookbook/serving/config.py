@@ -8,6 +8,8 @@ from lookbook.errors import LookbookError
 
 #: Environment variable the CLI reads the write key from when ``--api-key`` is not given.
 API_KEY_ENV = "LOOKBOOK_API_KEY"
+#: Environment variable the CLI reads the read key from when ``--read-key`` is not given.
+READ_KEY_ENV = "LOOKBOOK_READ_KEY"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,15 @@ class ServeConfig:
     checked against the size the image's header declares, before any pixel is decoded, since a
     PNG of a few KB can declare gigabytes of pixels. ``photo_max_side`` is the longest side a photo
     is analysed at: detection needs no more, and a full-size decode of 40 MP costs hundreds of MB.
+    Item images sent with ``PUT /api/items`` are held to the same ``max_upload_pixels``.
+
+    ``read_key``: when set, every read (the JSON API, the pages, item images and community photos)
+    needs it, in the ``X-Read-Key`` header, as ``?key=`` or in the cookie a page visit with ``?key=``
+    sets (see ``serving.access``); ``None`` (the default) leaves reads open, as a demo wants.
+    ``demo`` lists shoppers: ``GET /api/users`` and the page's "Shopping as" picker exist for the
+    demo only, since outside it a list of the most active shoppers' ids is nobody's business.
+    ``reload_interval`` is how often (seconds) the server looks at the project's ``settings.toml``
+    and ``models/CURRENT`` and, when either changed, asks the shop to reload; 0 turns that off.
     """
 
     api_key: str | None = None
@@ -52,10 +63,21 @@ class ServeConfig:
     max_upload_bytes: int = 10_000_000
     max_upload_pixels: int = 40_000_000
     photo_max_side: int = 1_600
+    read_key: str | None = None
+    demo: bool = False
+    reload_interval: float = 1.0
 
     def __post_init__(self) -> None:
         if self.api_key is not None and len(self.api_key) < 8:
             raise LookbookError("ServeConfig api_key: expected >= 8 characters (or None: writes disabled)")
+        if self.read_key is not None and (len(self.read_key) < 8 or not self.read_key.isprintable()):
+            raise LookbookError(
+                "ServeConfig read_key: expected >= 8 printable characters (or None: reads are open)"
+            )
+        if not self.reload_interval >= 0:
+            raise LookbookError(
+                f"ServeConfig reload_interval: expected seconds >= 0 (0: off), got {self.reload_interval}"
+            )
         if not 0 <= self.port <= 65_535:
             raise LookbookError(f"ServeConfig port: expected 0..65535, got {self.port}")
         if self.threads < 1:

@@ -74,6 +74,18 @@ def layout(chrome: Chrome, title: str, main: str) -> str:
         f'<option value="{esc(u)}"{" selected" if u == chrome.user else ""}>{esc(u)}</option>' for u in users
     ]
     keep_query = f'<input type="hidden" name="q" value="{esc(chrome.query)}">' if chrome.query else ""
+    # the picker lists shoppers in demo mode only; outside it, a page for a shopper can still go
+    # back to "Anonymous", and an anonymous page has nobody to pick
+    picker = (
+        f'''<form class="who" action="{esc(chrome.path)}" method="get">
+      <label for="user-picker">Shopping as</label>
+      <select id="user-picker" name="user" onchange="this.form.submit()">{"".join(options)}</select>
+      {keep_query}
+      <noscript><button type="submit">Go</button></noscript>
+    </form>'''
+        if users
+        else ""
+    )
     cats = "".join(
         f'<a href="{esc(category_href(c, chrome.user))}"'
         f"{CURRENT if chrome.path == '/category/' + quote(c, safe='') else ''}>{esc(label(c))}</a>"
@@ -105,12 +117,7 @@ def layout(chrome: Chrome, title: str, main: str) -> str:
       <button type="submit">Search</button>
     </form>
     {look_link}
-    <form class="who" action="{esc(chrome.path)}" method="get">
-      <label for="user-picker">Shopping as</label>
-      <select id="user-picker" name="user" onchange="this.form.submit()">{"".join(options)}</select>
-      {keep_query}
-      <noscript><button type="submit">Go</button></noscript>
-    </form>
+    {picker}
   </div>
   <nav class="cats" aria-label="Categories">{cats}</nav>
 </header>

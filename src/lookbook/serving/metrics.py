@@ -3,7 +3,9 @@
 Each app gets its own ``CollectorRegistry`` (never the process-wide default), so several apps in
 one test process, or a benchmark that starts a fresh server per configuration, do not clash over
 metric names. Shop figures (index size, catalog size, model versions) are read from
-``shop.stats()`` when Prometheus scrapes, not kept in sync on every write.
+``shop.stats()`` when Prometheus scrapes, not kept in sync on every write; so is the promoted model
+version (``lookbook_model_version_info{version="..."} 1``, from ``shop.model_version()``), which a
+reload changes without a restart.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from lookbook.touchpoints.api import Shop
@@ -28,12 +30,14 @@ UNMATCHED = "unmatched"
 
 class ShopCollector(Collector):
     """Gauges from ``shop.stats()``: every numeric figure, the index size, and one info series per
-    model version (``lookbook_model_info{model="preference",version="..."} 1``)."""
+    model version (``lookbook_model_info{model="preference",version="..."} 1``); and the promoted
+    model version as an info metric (``lookbook_model_version_info{version="..."} 1``)."""
 
     def __init__(self, shop: Shop) -> None:
         self.shop = shop
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._version()
         try:
             stats: dict[str, Any] = dict(self.shop.stats())
         except Exception:  # a scrape must never take the server down; the failure is visible
@@ -64,6 +68,16 @@ class ShopCollector(Collector):
                 info.add_metric([str(model), str(version)], 1.0)
             yield info
 
+    def _version(self) -> Iterator[Metric]:
+        try:
+            version = str(self.shop.model_version())
+        except Exception:  # as above: the scrape goes on, the log says why the series is missing
+            log.exception("shop.model_version() failed during a metrics scrape")
+            return
+        info = InfoMetricFamily("lookbook_model_version", "the promoted model version the shop serves")
+        info.add_metric([], {"version": version})
+        yield info
+
 
 def _metric_name(key: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in str(key)).strip("_").lower() or "value"
@@ -79,6 +93,17 @@ class AppMetrics:
             "HTTP request latency by route template, method and status",
             ["method", "route", "status"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "lookbook_reloads",
+            "reloads of settings.toml / the promoted model version, by outcome (ok, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.impressions_failed = Counter(
+            "lookbook_impressions_failed",
+            "served slates whose impressions could not be logged (shop.log_impressions raised)",
             registry=self.registry,
         )
         self.registry.register(ShopCollector(shop))

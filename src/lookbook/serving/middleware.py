@@ -1,4 +1,5 @@
-"""One pure-ASGI middleware around the whole app: body size limit, latency metric, last-resort 500.
+"""One pure-ASGI middleware around the whole app: request id, body size limit, latency metric,
+last-resort 500.
 
 Pure ASGI rather than Starlette's ``BaseHTTPMiddleware``: that one runs the app in a separate task
 and streams the response through a queue, which costs more per request than the feed's own
@@ -15,6 +16,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lookbook.serving.access import (
+    REQUEST_ID_KEY,
+    SET_READ_COOKIE_KEY,
+    incoming_request_id,
+    read_cookie_header,
+)
 from lookbook.serving.metrics import UNMATCHED, AppMetrics
 
 log = logging.getLogger(__name__)
@@ -23,9 +30,13 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class ServingMiddleware:
-    """Bounds request bodies (413 before parsing), times every request into the per-route
+    """Gives every request an id (the client's sane ``X-Request-ID``, else a new one: in the scope
+    for the endpoints, in the ``X-Request-ID`` header of every response, in the 500 log line),
+    bounds request bodies (413 before parsing), times every request into the per-route
     histogram, and turns an exception no handler caught into a JSON 500 with a logged traceback,
-    so one bad request never takes a connection (or the server) down with it.
+    so one bad request never takes a connection (or the server) down with it. When the read-key
+    check admitted a request by ``?key=``, the response sets the read cookie (``read_key``; see
+    ``serving.access``).
 
     ``upload_limits`` gives photo upload paths their own, larger bound (a photo is megabytes where
     a JSON batch is kilobytes); the endpoint still counts the file itself against its limit, since
@@ -41,11 +52,13 @@ class ServingMiddleware:
         metrics: AppMetrics,
         max_body_bytes: int,
         upload_limits: Mapping[str, int] | None = None,
+        read_key: str | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.upload_limits = dict(upload_limits or {})
+        self.read_key = read_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,12 +67,20 @@ class ServingMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        rid = incoming_request_id(_header(scope, b"x-request-id"))
+        scope[REQUEST_ID_KEY] = rid
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 response_started = True
+                headers = [*message.get("headers", ()), (b"x-request-id", rid.encode())]
+                if self.read_key is not None and scope.get(SET_READ_COOKIE_KEY):
+                    headers.append(
+                        (b"set-cookie", read_cookie_header(self.read_key, scope["scheme"] == "https"))
+                    )
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -70,7 +91,7 @@ class ServingMiddleware:
                     return
             await self.app(scope, receive, send_and_watch)
         except Exception:
-            log.exception("unhandled error in %s %s", scope["method"], scope.get("path"))
+            log.exception("unhandled error in %s %s (request %s)", scope["method"], scope.get("path"), rid)
             if not response_started:
                 await _send_json(send_and_watch, 500, "internal error; the server log has the traceback")
             status = 500
@@ -107,6 +128,13 @@ class ServingMiddleware:
             if not message.get("more_body", False):
                 break
         return _replay(b"".join(chunks), receive), None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value
+    return None
 
 
 def _replay(body: bytes, receive: Receive, *, disconnected: bool = False) -> Receive:

@@ -7,9 +7,14 @@ submits the form once a photo is chosen. The upload is not kept: the page shows 
 small ``data:`` JPEG. Community photos are shopped with ``GET /look?photo=ID``.
 
 A ``user`` the shop does not know is not an error page: the shop is shown to an anonymous visitor
-with a notice, since a stale link should still lead somewhere. The picker's users and the category
-links are reused for ``ServeConfig.lists_ttl`` seconds rather than asked of the ``Shop`` on every
-page view.
+with a notice, since a stale link should still lead somewhere. The "Shopping as" picker lists the
+shop's most active shoppers in demo mode only (``ServeConfig.demo``); outside it the picker offers
+just the shopper the page is for and "Anonymous". The picker's users and the category links are
+reused for ``ServeConfig.lists_ttl`` seconds rather than asked of the ``Shop`` on every page view.
+
+Every slate a page shows is logged as impressions, under the touchpoint names the JSON API uses and
+the request's id (the page's ``X-Request-ID``). A sold item's page still answers: it says "Sold
+out" and shows what is like it, when the shop still can.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ from starlette.responses import HTMLResponse, Response
 
 from lookbook.errors import LookbookError, NotFound
 from lookbook.serving import html
-from lookbook.serving.api import PHOTO_DESCRIPTION, UPLOAD_ERRORS, read_upload
+from lookbook.serving.access import ReadGate, request_id
+from lookbook.serving.api import PHOTO_DESCRIPTION, READ_ERRORS, UPLOAD_ERRORS, read_upload
 from lookbook.serving.config import ServeConfig
 from lookbook.serving.convert import photo_url
+from lookbook.serving.impressions import Impressions
 from lookbook.serving.looks import LookService
 from lookbook.serving.schemas import ID_PATTERN, MAX_ID, ErrorOut
 from lookbook.serving.upload import PhotoRejected
-from lookbook.touchpoints.api import Context, Shop
+from lookbook.touchpoints.api import Carousel, Context, RecItem, Shop
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +79,23 @@ class Cached(Generic[T]):
 
 
 class Pages:
-    """Renders each page for one ``Shop``; also renders the HTML 404 for unknown page paths."""
+    """Renders each page for one ``Shop``; also renders the HTML 404 for unknown page paths. Each
+    page method takes ``rid``, the request's id, under which the slates it shows are logged."""
 
-    def __init__(self, shop: Shop, config: ServeConfig, looks: LookService | None = None) -> None:
+    def __init__(
+        self,
+        shop: Shop,
+        config: ServeConfig,
+        looks: LookService | None = None,
+        impressions: Impressions | None = None,
+    ) -> None:
         self.shop, self.config = shop, config
         self.looks = looks or LookService(shop, config)
-        self.users = Cached(lambda: [str(u) for u in shop.demo_users(config.demo_users)], config.lists_ttl)
+        self.impressions = impressions or Impressions(shop)
+        demo = config.demo
+        self.users = Cached(
+            lambda: [str(u) for u in shop.demo_users(config.demo_users)] if demo else [], config.lists_ttl
+        )
         self.categories = Cached(lambda: [str(c) for c in shop.categories()], config.lists_ttl)
 
     def chrome(self, user: str | None, path: str, query: str = "", notice: str = "") -> html.Chrome:
@@ -120,25 +138,34 @@ class Pages:
         return HTMLResponse(html.not_found_page(chrome, what, heading), status_code=status)
 
     # --------------------------------------------------------------------------------- pages
-    def home(self, user: str | None) -> Response:
+    def home(self, user: str | None, rid: str) -> Response:
         def draw(u: str | None, notice: str) -> str:
             carousels = self.shop.home_feed(u, Context(), 12)
-            return html.home_page(self.chrome(u, "/", notice=notice), carousels)
+            page = html.home_page(self.chrome(u, "/", notice=notice), carousels)
+            self.impressions.carousels(rid, u, "home", carousels)
+            return page
 
         return self.render("/", user, draw)
 
-    def item(self, item_id: str, user: str | None) -> Response:
+    def item(self, item_id: str, user: str | None, rid: str) -> Response:
         path = html.item_href(item_id, None)
 
         def draw(u: str | None, notice: str) -> str:
             view = self.shop.item(item_id)
-            similar = self.shop.similar(item_id, u, 12)
-            look = self.shop.complete_the_look(item_id, u, 3)
-            return html.item_page(self.chrome(u, path, notice=notice), view, similar, look)
+            if view.in_stock:
+                similar = self.shop.similar(item_id, u, 12)
+                look = self.shop.complete_the_look(item_id, u, 3)
+            else:  # sold: the page says so; the rows show what the shop can still find
+                similar = _unless_gone(lambda: self.shop.similar(item_id, u, 12), list[RecItem]())
+                look = _unless_gone(lambda: self.shop.complete_the_look(item_id, u, 3), list[Carousel]())
+            page = html.item_page(self.chrome(u, path, notice=notice), view, similar, look)
+            self.impressions.slate(rid, u, "similar", similar)
+            self.impressions.carousels(rid, u, "complete_the_look", look)
+            return page
 
         return self.render(path, user, draw)
 
-    def search(self, q: str, user: str | None) -> Response:
+    def search(self, q: str, user: str | None, rid: str) -> Response:
         q = q.strip()
 
         def draw(u: str | None, notice: str) -> str:
@@ -146,22 +173,26 @@ class Pages:
             if not q:
                 return html.results_page(chrome, "Search", [], "Type what you are looking for above.")
             found = self.shop.search(q, u, 48)
-            return html.results_page(chrome, f"Results for “{q}”", found, f"Nothing matches “{q}”.")
+            page = html.results_page(chrome, f"Results for “{q}”", found, f"Nothing matches “{q}”.")
+            self.impressions.slate(rid, u, "search", found)
+            return page
 
         return self.render("/search", user, draw)
 
-    def category(self, name: str, user: str | None) -> Response:
+    def category(self, name: str, user: str | None, rid: str) -> Response:
         path = html.category_href(name, None)
 
         def draw(u: str | None, notice: str) -> str:
             found = self.shop.category(name, u, 48)
-            return html.results_page(
+            page = html.results_page(
                 self.chrome(u, path, notice=notice), html.label(name), found, "Nothing here right now."
             )
+            self.impressions.slate(rid, u, "category", found)
+            return page
 
         return self.render(path, user, draw)
 
-    def look(self, user: str | None, photo_id: str | None = None) -> Response:
+    def look(self, user: str | None, photo_id: str | None, rid: str) -> Response:
         """The shop-the-look page: the form and the community feed; with ``photo_id``, that
         community photo's look too. Blocking (a look runs the detector): call it on a thread."""
         if not self.looks.available:
@@ -174,12 +205,15 @@ class Pages:
                 look = self.looks.look(self.looks.decode(path.read_bytes()), u, LOOK_ITEMS)
                 shown = html.LookShown(photo_url(photo_id), "A community look", look)
             feed = self.looks.feed(u, FEED_PHOTOS)
-            return html.look_page(self._chrome_look(u, notice), max_bytes=self.config.max_upload_bytes,
+            page = html.look_page(self._chrome_look(u, notice), max_bytes=self.config.max_upload_bytes,
                                   shown=shown, feed=feed)  # fmt: skip
+            if shown is not None:
+                self.impressions.slate(rid, u, "shop_the_look", shown.look.recommendations)
+            return page
 
         return self.render(html.LOOK_PATH, user, draw)
 
-    def look_upload(self, data: bytes, user: str | None) -> Response:
+    def look_upload(self, data: bytes, user: str | None, rid: str) -> Response:
         """The look of an uploaded photo (its bytes already passed ``read_upload``); a photo that
         does not decode is the form again with the reason, under the status the API would give."""
         try:
@@ -190,8 +224,10 @@ class Pages:
 
         def draw(u: str | None, notice: str) -> str:
             shown = html.LookShown(preview, "Your photo", self.looks.look(photo, u, LOOK_ITEMS))
-            return html.look_page(self._chrome_look(u, notice), max_bytes=self.config.max_upload_bytes,
+            page = html.look_page(self._chrome_look(u, notice), max_bytes=self.config.max_upload_bytes,
                                   shown=shown)  # fmt: skip
+            self.impressions.slate(rid, u, "shop_the_look", shown.look.recommendations)
+            return page
 
         return self.render(html.LOOK_PATH, user, draw)
 
@@ -216,45 +252,64 @@ def _about_user(exc: NotFound) -> bool:
     return "user" in str(exc).split(":", 1)[0]
 
 
-def page_router(pages: Pages) -> APIRouter:
+def _unless_gone(call: Callable[[], list[T]], empty: list[T]) -> list[T]:
+    """``call()``, or ``empty`` when the shop no longer finds the item (an unknown user still
+    raises: ``render`` shows the page to an anonymous visitor then)."""
+    try:
+        return call()
+    except NotFound as exc:
+        if _about_user(exc):
+            raise
+        return empty
+
+
+def page_router(pages: Pages, gate: ReadGate | None = None) -> APIRouter:
     """The HTML routes (in the OpenAPI document too, under ``page``, so the fuzz test covers them)."""
+    gate = gate or ReadGate(pages.config)
     html_or_json = {
         "content": {"text/html": {}, "application/json": {"schema": ErrorOut.model_json_schema()}}
     }
+    keyed = {code: {**spec, **html_or_json} for code, spec in READ_ERRORS.items()} if gate.enabled else {}
     router = APIRouter(
         tags=["page"],
         default_response_class=HTMLResponse,
+        dependencies=gate.dependency(),
         responses={
             200: {"content": {"text/html": {}}},
             404: {"description": "no such item or category: the shop's 404 page", **html_or_json},
             422: {"description": "a parameter the page cannot use", **html_or_json},
+            **keyed,
         },
     )
 
     @router.get("/", summary="Home page")
-    def home(user: PageUser = None) -> Response:
-        return pages.home(user)
+    def home(request: Request, user: PageUser = None) -> Response:
+        return pages.home(user, request_id(request))
 
     @router.get("/item/{item_id}", summary="Item page: similar items and complete the look")
-    def item(item_id: PageItemId, user: PageUser = None) -> Response:
-        return pages.item(item_id, user)
+    def item(request: Request, item_id: PageItemId, user: PageUser = None) -> Response:
+        return pages.item(item_id, user, request_id(request))
 
     @router.get("/search", summary="Search results page")
-    def search(q: Annotated[str, Query(max_length=200)] = "", user: PageUser = None) -> Response:
-        return pages.search(q, user)
+    def search(
+        request: Request, q: Annotated[str, Query(max_length=200)] = "", user: PageUser = None
+    ) -> Response:
+        return pages.search(q, user, request_id(request))
 
     @router.get("/category/{name}", summary="Category page")
-    def category(name: CategoryName, user: PageUser = None) -> Response:
-        return pages.category(name, user)
+    def category(request: Request, name: CategoryName, user: PageUser = None) -> Response:
+        return pages.category(name, user, request_id(request))
 
     @router.get(html.LOOK_PATH, summary="Shop the look: upload form and community photos")
     async def look(
+        request: Request,
         user: PageUser = None,
         photo: CommunityPhoto = None,
     ) -> Response:
+        rid = request_id(request)
         if photo is None:  # no detector to run: the shared pool
-            return await run_in_threadpool(pages.look, user)
-        return await pages.looks.run(pages.look, user, photo)
+            return await run_in_threadpool(pages.look, user, None, rid)
+        return await pages.looks.run(pages.look, user, photo, rid)
 
     @router.post(
         html.LOOK_PATH,
@@ -262,6 +317,7 @@ def page_router(pages: Pages) -> APIRouter:
         responses={code: {**spec, **html_or_json} for code, spec in UPLOAD_ERRORS.items()},
     )
     async def look_upload(
+        request: Request,
         photo: Annotated[UploadFile, File(description=PHOTO_DESCRIPTION)],
         user: FormUser = None,
     ) -> Response:
@@ -269,7 +325,7 @@ def page_router(pages: Pages) -> APIRouter:
             data = await run_in_threadpool(read_upload, photo, pages.config)
         except PhotoRejected as exc:
             return await run_in_threadpool(pages.look_rejected, user, exc)
-        return await pages.looks.run(pages.look_upload, data, user)
+        return await pages.looks.run(pages.look_upload, data, user, request_id(request))
 
     return router
 

@@ -21,8 +21,13 @@ MAX_ID = 200
 #: even percent-encoded, would end the segment) and end up in logs and HTML.
 ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 MAX_IMAGE_BASE64 = 1_400_000  # about 1 MB of image bytes
+#: A request id: what a uuid, a ULID or a tracing id is made of, and nothing that could break a log
+#: line, an HTTP header or a store column. Incoming ``X-Request-ID`` headers that do not match are
+#: replaced by the server's own id; an event's ``request_id`` that does not match is a 422.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=REQUEST_ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 SlotName = Literal[tuple(s.value for s in Slot)]  # type: ignore[valid-type]
 KindName = Literal[tuple(k.value for k in EventKind)]  # type: ignore[valid-type]
@@ -99,6 +104,11 @@ class EventIn(_Record):
     region: Annotated[str, StringConstraints(max_length=50)] | None = None
     touchpoint: Annotated[str, StringConstraints(max_length=50)] | None = None
     position: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    request_id: RequestId | None = Field(
+        default=None,
+        description="The request_id of the response that showed the item (its X-Request-ID): joins "
+        "the event to the impression that caused it.",
+    )
 
     def record(self) -> dict[str, Any]:
         out = super().record()
@@ -112,6 +122,32 @@ class EventsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     events: Annotated[list[EventIn], Field(min_length=1, max_length=10_000)]
+
+
+class UserIn(_Record):
+    """One shopper's profile: the size they wear per size group (``{"top": "M", "shoes": "38"}``;
+    the groups are the catalog's, e.g. top, bottom, shoes) and their region. Taste is not sent: it
+    is learned from events."""
+
+    user_id: Id
+    sizes: (
+        Annotated[
+            dict[
+                Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=ID_PATTERN)],
+                Annotated[str, StringConstraints(min_length=1, max_length=20)],
+            ],
+            Field(max_length=20),
+        ]
+        | None
+    ) = None
+    region: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
+
+
+class UsersIn(BaseModel):
+    """A batch of shopper profiles to add or update."""
+
+    model_config = ConfigDict(extra="forbid")
+    users: Annotated[list[UserIn], Field(min_length=1, max_length=1_000)]
 
 
 # ---------------------------------------------------------------------------------------- responses
@@ -134,16 +170,26 @@ class CarouselOut(BaseModel):
     items: list[RecItemOut]
 
 
+#: A touchpoint response's id (also in its ``X-Request-ID`` header).
+_REQUEST_ID = Field(
+    description="this response's id (also its X-Request-ID header): send it back with the events "
+    "the shown items lead to"
+)
+
+
 class HomeOut(BaseModel):
+    request_id: str = _REQUEST_ID
     user_id: str | None
     carousels: list[CarouselOut]
 
 
 class ItemListOut(BaseModel):
+    request_id: str = _REQUEST_ID
     items: list[RecItemOut]
 
 
 class CarouselListOut(BaseModel):
+    request_id: str = _REQUEST_ID
     carousels: list[CarouselOut]
 
 
@@ -182,7 +228,11 @@ class EventsOut(BaseModel):
 
 
 class HealthOut(BaseModel):
+    """``model_version``: the promoted model version the server answers with (it changes, without a
+    restart, when a retrain is promoted)."""
+
     status: str
+    model_version: str
     stats: dict[str, Any]
 
 
@@ -213,6 +263,7 @@ class ShopTheLookOut(BaseModel):
     """A photo's garments, their anchors and the recommendations; ``photo_score`` is the shopper's
     best match over the garments (null for an anonymous visitor); ``timings`` are seconds per step."""
 
+    request_id: str = _REQUEST_ID
     user_id: str | None
     width: int
     height: int
@@ -232,6 +283,7 @@ class PhotoOut(BaseModel):
 
 
 class PhotoFeedOut(BaseModel):
+    request_id: str = _REQUEST_ID
     user_id: str | None
     photos: list[PhotoOut]
 

@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         with open_shop(args.project) as shop:
             user = args.user or next(iter(shop.demo_users(1)), None)
-            with serve_in_thread(create_app(shop, ServeConfig())) as server, chromium() as browser:
+            with serve_in_thread(create_app(shop, ServeConfig(demo=True))) as server, chromium() as browser:
                 shop_screenshot(browser, server.url, args.out, user=user, path=args.path)
     log.info("wrote %s (%d KB)", args.out, args.out.stat().st_size // 1024)
     return 0

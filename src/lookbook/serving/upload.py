@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -129,6 +130,31 @@ def decode_photo(data: bytes, *, max_pixels: int, max_side: int, name: str = "ph
             raise PhotoRejected(415, f"{name}: unsupported {fmt} pixel format {im.mode!r} ({exc})") from None
     log.debug("photo %s %dx%d analysed at %dx%d", fmt, width, height, rgb.shape[1], rgb.shape[0])
     return Photo(rgb, width, height, fmt)
+
+
+def check_image(data: bytes, *, max_pixels: int, name: str, formats: Sequence[str] = FORMATS) -> str:
+    """The format, once every pixel of ``data`` decoded (a catalog image is kept and encoded, so a
+    header that parses is not enough: garbage pixel data must fail here, not in the encoder);
+    ``PhotoRejected`` otherwise: not one of ``formats`` (415), over ``max_pixels`` by its header,
+    checked before decoding (413), or pixels that do not decode (400).
+
+    The whole frame is decoded (no JPEG ``draft``): a bounded cost, since ``max_pixels`` holds, and
+    the only way to know every pixel is there. Blocking: call it outside any lock the shop holds.
+    """
+    if not data:
+        raise PhotoRejected(400, f"{name}: the file is empty")
+    fmt = sniff(data)
+    if fmt is None or fmt not in formats:
+        found = f"it is {fmt}" if fmt else _what(data)
+        raise PhotoRejected(
+            415, f"{name}: expected {' or '.join(formats)} bytes; the content is not ({found})"
+        )
+    with _open(data, fmt, max_pixels, name) as im:
+        try:
+            im.load()
+        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+            raise PhotoRejected(400, f"{name}: the {fmt} image is truncated or corrupt ({exc})") from None
+    return fmt
 
 
 # ----------------------------------------------------------------------------------------- helpers

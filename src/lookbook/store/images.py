@@ -10,6 +10,15 @@ harmless, and never a table row pointing at a missing or partial file. Files are
 (no copy, no extra disk) when source and project share a file system, else copied. A hard link
 shares the source's bytes: editing the source picture in place afterwards would change the stored
 one too, so treat ingested images as immutable.
+
+Before an image is placed it is decoded, fully, with a pixel limit (``max_pixels``, by default the
+same 40 million as photo uploads): the header's declared size is checked first, so a 12000 x 12000
+picture is refused without decoding a pixel, and then every pixel is decoded, so a file whose
+chunks are valid but whose pixel data is garbage is refused here rather than accepted, served and
+encoded to a zero vector. Only the formats a browser shows are read (``IMAGE_FORMATS``): Pillow
+can open more, some through external programs, none of which a shop page could display.
+Images already stored in the project (``images/xx/<sha256>.ext``, read back from the store) were
+checked when they came in and are not decoded again; URIs are kept as given.
 """
 
 from __future__ import annotations
@@ -25,13 +34,28 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
+from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from lookbook.store.sql import IMAGES_DIR
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IMAGE_TABLE_SCHEMA", "is_uri", "place_images", "stored_name"]
+__all__ = [
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "IMAGE_FORMATS",
+    "IMAGE_TABLE_SCHEMA",
+    "image_error",
+    "is_uri",
+    "place_images",
+    "stored_name",
+]
+
+#: Largest image accepted, in pixels: the same default as photo uploads (``serving``'s
+#: ``max_upload_pixels``), about a 7700 x 5200 photo, far above any product shot.
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+#: Formats an item image may be in: what a browser shows.
+IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _STORED = re.compile(rf"^{IMAGES_DIR}/([0-9a-f]{{2}})/([0-9a-f]{{64}})\.[A-Za-z0-9]+$")
@@ -78,7 +102,32 @@ def _place(src: Path, dst: Path) -> None:
             tmp.unlink()
 
 
-def _store_one(value: str, base_dir: Path, root: Path) -> tuple[str | None, str | None, str | None]:
+def image_error(path: Path, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> str | None:
+    """Why the image file at ``path`` is not acceptable (``None``: it is); decodes it fully.
+
+    The declared size is checked against ``max_pixels`` (and Pillow's own bomb threshold, where it
+    only warns) before any pixel is decoded; then the whole image is decoded, so corrupt or
+    truncated pixel data is found now. The message is what follows "field image:" in a row error.
+    """
+    try:
+        with Image.open(path, formats=IMAGE_FORMATS) as im:
+            w, h = im.size
+            limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+            if w < 1 or h < 1 or w * h > limit:
+                return f"must have at most {limit:,} pixels, got {w} x {h} = {w * h:,}"
+            im.load()
+    except Image.DecompressionBombError as exc:
+        return f"must have at most {max_pixels:,} pixels ({exc})"
+    except UnidentifiedImageError:
+        return f"must be an image in one of {list(IMAGE_FORMATS)} (cannot identify {path.name})"
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        return f"must be a readable image: it does not decode ({exc})"
+    return None
+
+
+def _store_one(
+    value: str, base_dir: Path, root: Path, max_pixels: int
+) -> tuple[str | None, str | None, str | None]:
     """(stored path, sha256, error) for one image value."""
     if is_uri(value):
         return value, None, None
@@ -90,6 +139,9 @@ def _store_one(value: str, base_dir: Path, root: Path) -> tuple[str | None, str 
         path = base_dir / path
     if not path.is_file():
         return None, None, f"file must exist (looked for {path})"
+    error = image_error(path, max_pixels)
+    if error is not None:
+        return None, None, error
     try:
         sha = _sha256(path)
         name = stored_name(sha, path.suffix)
@@ -100,14 +152,21 @@ def _store_one(value: str, base_dir: Path, root: Path) -> tuple[str | None, str 
 
 
 def place_images(
-    values: Sequence[str], *, base_dir: Path | None, root: Path, show_progress: bool = False
+    values: Sequence[str],
+    *,
+    base_dir: Path | None,
+    root: Path,
+    show_progress: bool = False,
+    max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
 ) -> pa.Table:
-    """Hash and place each distinct image value; returns a table in ``IMAGE_TABLE_SCHEMA``.
+    """Check, hash and place each distinct image value; returns a table in ``IMAGE_TABLE_SCHEMA``.
 
     Relative paths resolve against ``base_dir`` (the input file's folder; the working directory
     when ``None``). A value already of the form ``images/xx/<sha256>.ext`` that exists in the
     project is kept as it is, so tables read back from the store can be upserted again.
-    Hashing runs on a few threads (``hashlib`` releases the GIL on large reads).
+    Each new image is decoded first (``image_error``, at most ``max_pixels``); one that fails is
+    not placed and its row carries the reason. Decoding and hashing run on a few threads (Pillow's
+    decoders and ``hashlib`` release the GIL).
     """
     base = (base_dir or Path.cwd()).resolve()
     values = list(values)
@@ -115,10 +174,10 @@ def place_images(
     if values:
         workers = min(8, 2 * (os.cpu_count() or 1), len(values))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            it = pool.map(lambda v: _store_one(v, base, root), values)
+            it = pool.map(lambda v: _store_one(v, base, root, max_pixels), values)
             results = list(tqdm(it, total=len(values), desc="images", unit="img", disable=not show_progress))
     bad = sum(1 for r in results if r[2] is not None)
-    log.debug("placed %d images (%d missing) under %s", len(values) - bad, bad, root / IMAGES_DIR)
+    log.debug("placed %d images (%d refused) under %s", len(values) - bad, bad, root / IMAGES_DIR)
     return pa.table(
         {
             "value": pa.array(values, pa.string()),

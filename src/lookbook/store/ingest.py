@@ -11,6 +11,11 @@ leaves at most unreferenced images, which nothing reads.
 Without ``strict``, good rows load and bad rows are reported. With ``strict``, one bad row rolls
 the whole ingest back: the report says so (``committed=False``) and nothing changes.
 
+Items may come with their vectors (``ingest_rows(..., vectors=...)``): they are written after the
+item rows inside the same transaction, so an item and its vectors commit together or not at all.
+Events are checked against the store's clock (``WritableStore.event_time_limit``), read once per
+ingest; item images against the store's pixel limit (``max_image_pixels``).
+
 This module does not know the ``Store`` class: it takes anything shaped like ``WritableStore``
 (a folder for images and a write transaction), so the store can call it for its ``upsert_*``
 methods without the two modules importing each other.
@@ -21,15 +26,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Protocol
 
 import duckdb
+import numpy.typing as npt
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from lookbook.errors import IngestError
+from lookbook.errors import IngestError, SchemaError
 from lookbook.store.columns import plan_columns
 from lookbook.store.images import place_images
 from lookbook.store.records import records_to_arrow
@@ -37,7 +44,8 @@ from lookbook.store.report import IngestReport
 from lookbook.store.sources import Source, load_arrow, load_file
 from lookbook.store.sql import TABLE_FIELDS, Transaction
 from lookbook.store.validate import build_stage, collect_errors, make_good_view
-from lookbook.store.write import append_events, upsert_rows
+from lookbook.store.vectors import check_vectors, vectors_to_arrow
+from lookbook.store.write import append_events, upsert_rows, write_item_vectors
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +62,17 @@ class WritableStore(Protocol):
 
     ``root`` is the project folder that stored images go under; ``transaction()`` checks the store
     is writable (raising ``LookbookError`` otherwise) and opens one write transaction on its
-    connection (see ``lookbook.store.sql.transaction``).
+    connection (see ``lookbook.store.sql.transaction``). ``max_image_pixels`` is the largest item
+    image accepted; ``event_time_limit()`` the latest event time accepted now (naive UTC), or
+    ``None`` for no limit.
     """
 
     root: Path
+    max_image_pixels: int
 
     def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def event_time_limit(self) -> datetime | None: ...
 
 
 _TEMP_VIEWS = ("__good", "__src")
@@ -88,9 +101,16 @@ def run_ingest(
     strict: bool = False,
     show_progress: bool = False,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
+    vectors: pa.Table | None = None,
 ) -> IngestReport:
-    """Run the pipeline (see the module doc) with ``load`` creating the ``__src`` view."""
+    """Run the pipeline (see the module doc) with ``load`` creating the ``__src`` view.
+
+    ``vectors`` (items only; ``lookbook.store.vectors.vectors_to_arrow``'s layout) are written
+    with the item rows they belong to.
+    """
     _check_table(table)
+    if vectors is not None and table != "items":
+        raise IngestError(f"ingest {table}: vectors belong to items, not {table}")
     t0 = perf_counter()
     bar: Any = None
     try:
@@ -113,12 +133,19 @@ def run_ingest(
                     ).fetchall()
                 ]
                 images = place_images(
-                    values, base_dir=source.base_dir, root=store.root, show_progress=show_progress
+                    values,
+                    base_dir=source.base_dir,
+                    root=store.root,
+                    show_progress=show_progress,
+                    max_pixels=store.max_image_pixels,
                 )
                 con.register("__images_in", images)
                 con.execute("CREATE TEMP TABLE __images AS SELECT * FROM __images_in")
                 con.unregister("__images_in")
-            errors, n_errors, n_bad = collect_errors(con, staged, source, plan, max_errors=max_errors)
+            latest = store.event_time_limit() if table == "events" else None
+            errors, n_errors, n_bad = collect_errors(
+                con, staged, source, plan, max_errors=max_errors, latest_event=latest
+            )
             bar.update()
             report = IngestReport(
                 source=source.name,
@@ -143,6 +170,8 @@ def run_ingest(
                 report.inserted, report.unchanged, report.users_created = append_events(con, staged)
             else:
                 report.inserted, report.updated, report.unchanged = upsert_rows(con, staged)
+            if vectors is not None:
+                report.vectors = write_item_vectors(con, vectors)
             report.loaded = staged.rows - n_bad
             bar.update()
             _drop_temps(con)
@@ -224,13 +253,24 @@ def ingest_rows(
     base_dir: Path | None = None,
     show_progress: bool = False,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
+    vectors: Mapping[str, npt.ArrayLike] | None = None,
 ) -> IngestReport:
-    """Ingest records or an Arrow table (any column layout a file could have) through the same pipeline."""
+    """Ingest records or an Arrow table (any column layout a file could have) through the same pipeline.
+
+    ``vectors`` (items only): ``{space: (n_rows, dim) float32}``, row ``i`` the vector of input row
+    ``i``; checked before anything is written (``lookbook.store.vectors.check_vectors``), then
+    stored with the item rows in one transaction. A rejected row's vectors are not stored.
+    """
     _check_table(table)
     if isinstance(rows, pa.Table):
         arrow, label = rows, f"{table} table"
     else:
         arrow, label = records_to_arrow(table, rows), f"{table} records"
+    vector_table = None
+    if vectors is not None:
+        if table != "items":
+            raise SchemaError(f"{table} vectors: only items have vectors")
+        vector_table = vectors_to_arrow(check_vectors(vectors, arrow.num_rows))
     return run_ingest(
         store,
         table,
@@ -239,4 +279,5 @@ def ingest_rows(
         strict=strict,
         show_progress=show_progress,
         max_errors=max_errors,
+        vectors=vector_table,
     )

@@ -18,13 +18,17 @@ What each kind accepts (text form / typed form):
   empty ones dropped; typed lists.
 * ``string_map``: a JSON object (values become text); typed maps and structs.
 * ``string``: trimmed text; an empty string counts as absent.
+* ids (``FieldSpec.identifier``, strings and list members): ``schema.normalise_id``'s rule, so a
+  file and a record give the same id: every whitespace character ``str.strip`` strips
+  (``schema.ID_SPACE_CHARS``, not only spaces) comes off both ends; control characters inside are
+  reported by validation.
 """
 
 from __future__ import annotations
 
-from lookbook.schema import FieldSpec
+from lookbook.schema import ID_SPACE_CHARS, FieldSpec
 
-__all__ = ["EXPECTED", "parse_expr", "raw_expr", "text_expr"]
+__all__ = ["EXPECTED", "id_expr", "parse_expr", "raw_expr", "text_expr"]
 
 #: What a field of each kind must look like, for "must be ..., got 'x'" messages.
 EXPECTED: dict[str, str] = {
@@ -39,6 +43,7 @@ EXPECTED: dict[str, str] = {
 _TRUE = "('true', 't', 'yes', 'y', '1')"
 _FALSE = "('false', 'f', 'no', 'n', '0')"
 _EPOCH_LIMIT = "1e11"  # seconds: about the year 5138; larger numbers are probably milliseconds
+_ID_SPACE = "'" + ID_SPACE_CHARS.replace("'", "''") + "'"
 
 
 _INTEGER_TYPES = frozenset(
@@ -88,6 +93,20 @@ def text_expr(col: str, dtype: str) -> str:
     return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
 
 
+def _id_trim(text: str) -> str:
+    # DuckDB's ``trim(x, chars)`` is slow (seconds per million rows), so it only runs on values
+    # that start or end with something other than printable ASCII (whitespace, or a rare id that
+    # starts with "é"); testing both ends costs less than a plain ``trim``.
+    plain = f"ascii({text}) BETWEEN 33 AND 126 AND ascii(right({text}, 1)) BETWEEN 33 AND 126"
+    return f"(CASE WHEN {plain} THEN {text} ELSE trim({text}, {_ID_SPACE}) END)"
+
+
+def id_expr(col: str, dtype: str) -> str:
+    """An id as ``schema.normalise_id`` reads it: stripped of whitespace, ``NULL`` when absent or empty."""
+    text = col if _category(dtype) == "text" else f"CAST({col} AS VARCHAR)"
+    return f"NULLIF({_id_trim(text)}, '')"
+
+
 def raw_expr(col: str, dtype: str) -> str:
     """The raw value as text, for error messages (typed lists and maps as JSON)."""
     cat = _category(dtype)
@@ -98,11 +117,9 @@ def raw_expr(col: str, dtype: str) -> str:
     return f"CAST({col} AS VARCHAR)"
 
 
-def _clean_list(expr: str) -> str:
-    return (
-        f"list_filter(list_transform({expr}, lambda s: trim(CAST(s AS VARCHAR))), "
-        "lambda s: s IS NOT NULL AND s <> '')"
-    )
+def _clean_list(expr: str, *, ids: bool = False) -> str:
+    trimmed = _id_trim("CAST(s AS VARCHAR)") if ids else "trim(CAST(s AS VARCHAR))"
+    return f"list_filter(list_transform({expr}, lambda s: {trimmed}), lambda s: s IS NOT NULL AND s <> '')"
 
 
 def _epoch(expr: str) -> str:
@@ -115,6 +132,8 @@ def parse_expr(spec: FieldSpec, col: str, dtype: str) -> str:
     x = text_expr(col, dtype)
     kind = spec.kind
     if kind == "string":
+        if spec.identifier:
+            return id_expr(col, dtype)
         if spec.choices is not None:
             return f"lower({x})"
         return x
@@ -146,10 +165,12 @@ def parse_expr(spec: FieldSpec, col: str, dtype: str) -> str:
         )
     if kind == "string_list":
         if cat == "list":
-            return _clean_list(f"CAST({col} AS VARCHAR[])")
+            return _clean_list(f"CAST({col} AS VARCHAR[])", ids=spec.identifier)
         from_json = f"TRY_CAST(TRY_CAST({x} AS JSON) AS VARCHAR[])"
         split = f"string_split({x}, '|')"
-        return _clean_list(f"(CASE WHEN starts_with({x}, '[') THEN {from_json} ELSE {split} END)")
+        return _clean_list(
+            f"(CASE WHEN starts_with({x}, '[') THEN {from_json} ELSE {split} END)", ids=spec.identifier
+        )
     if kind == "string_map":
         if cat == "map":
             return f"CAST({col} AS MAP(VARCHAR, VARCHAR))"

@@ -44,7 +44,8 @@ class IngestReport:
     stored exactly so, e.g. when a file is ingested twice). ``rejected`` counts rows with at least
     one error; ``errors`` lists them in file order, capped at the ingest's ``max_errors`` while
     ``error_count`` is the full number. ``committed`` is false when ``strict`` rejected the whole
-    input: then nothing was written and ``loaded`` is 0.
+    input: then nothing was written and ``loaded`` is 0. ``vectors`` counts the item vectors
+    written with the items (one per item and space).
     """
 
     source: str
@@ -62,6 +63,7 @@ class IngestReport:
     strict: bool = False
     ignored_columns: list[str] = field(default_factory=list)
     users_created: int = 0
+    vectors: int = 0
 
     @property
     def ok(self) -> bool:

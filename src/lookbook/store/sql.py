@@ -14,6 +14,15 @@ than the data model:
 * ``events.kind`` is an ENUM in ``EventKind`` order, so ``enum_code(kind)`` *is* the storage code
   that training reads, with no string comparison per event.
 
+Two tables are not data-model records: ``impressions`` (one row per item of a served slate, in the
+``lookbook.tables.IMPRESSIONS_SCHEMA`` layout) and ``item_vectors`` (one float32 little-endian BLOB
+per item and vector space, keyed by ``(item_id, space)``), written with the items in one
+transaction so an item and its vectors exist together or not at all.
+
+A file written by an older version (``meta.schema_version`` below ``SCHEMA_VERSION``) is migrated
+when opened for writing (``migrate_schema``: each step adds what its version lacks, in one
+transaction); opened read-only, it is read as it is (``OLDEST_READABLE_VERSION``).
+
 Timestamps are stored as naive ``TIMESTAMP`` holding UTC. Fetching ``TIMESTAMPTZ`` values into
 Python needs pytz, which Lookbook does not depend on; storing naive UTC and converting in SQL
 (``epoch_us``) or in Arrow keeps every read path free of it.
@@ -30,13 +39,14 @@ import duckdb
 import pyarrow as pa
 
 from lookbook.schema import EVENT_FIELDS, ITEM_FIELDS, ITEMSET_FIELDS, USER_FIELDS, EventKind, FieldSpec
-from lookbook.tables import arrow_schema
+from lookbook.tables import IMPRESSIONS_SCHEMA, arrow_schema
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DB_FILE",
     "IMAGES_DIR",
+    "OLDEST_READABLE_VERSION",
     "SCHEMA_VERSION",
     "TABLE_FIELDS",
     "Transaction",
@@ -46,12 +56,16 @@ __all__ = [
     "fetch_one",
     "ident",
     "literal",
+    "migrate_schema",
     "sql_type",
     "transaction",
 ]
 
-#: Bumped whenever a table changes shape; ``open_store`` refuses a file with another version.
-SCHEMA_VERSION = 1
+#: Bumped whenever a table changes shape. 2: ``events.request_id``, ``impressions``, ``item_vectors``.
+#: ``open_store`` migrates an older file opened for writing and refuses a newer one.
+SCHEMA_VERSION = 2
+#: The oldest version ``open_store`` reads (read-only opens read it without migrating).
+OLDEST_READABLE_VERSION = 1
 DB_FILE = "lookbook.duckdb"
 IMAGES_DIR = "images"
 
@@ -103,6 +117,27 @@ def _columns(fields: Sequence[FieldSpec], overrides: dict[str, str] | None = Non
     return out
 
 
+_ARROW_SQL: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.float32(): "REAL",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMP",
+}
+
+
+def _impressions_ddl() -> str:
+    cols = [
+        f"{ident(f.name)} {_ARROW_SQL[f.type]}{'' if f.nullable else ' NOT NULL'}" for f in IMPRESSIONS_SCHEMA
+    ]
+    return f"CREATE TABLE impressions ({', '.join(cols)})"
+
+
+_ITEM_VECTORS_DDL = (
+    "CREATE TABLE item_vectors (item_id VARCHAR NOT NULL, space VARCHAR NOT NULL, vector BLOB NOT NULL, "
+    "PRIMARY KEY (item_id, space))"
+)
+
+
 def _ddl() -> list[str]:
     kinds = ", ".join(literal(k.value) for k in EventKind)
     items = [*_columns(ITEM_FIELDS), "item_seq BIGINT NOT NULL", "image_sha256 VARCHAR"]
@@ -120,7 +155,19 @@ def _ddl() -> list[str]:
         f"CREATE TABLE users ({', '.join(users)})",
         f"CREATE TABLE events ({', '.join(events)})",
         f"CREATE TABLE sets ({', '.join(sets)})",
+        _impressions_ddl(),
+        _ITEM_VECTORS_DDL,
     ]
+
+
+#: Statements that bring a file of version ``v`` to ``v + 1``, keyed by ``v``.
+_MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        f"ALTER TABLE events ADD COLUMN {ident('request_id')} VARCHAR",
+        _impressions_ddl(),
+        _ITEM_VECTORS_DDL,
+    ],
+}
 
 
 def connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -199,3 +246,16 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         for stmt in _ddl():
             con.execute(stmt)
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def migrate_schema(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Bring a file of schema ``version`` to ``SCHEMA_VERSION`` in one transaction.
+
+    Each step only adds (a nullable column, empty tables), so rows already stored keep their
+    meaning and their event keys; a process killed midway leaves the file at its old version.
+    """
+    with transaction(con):
+        for v in range(version, SCHEMA_VERSION):
+            for stmt in _MIGRATIONS[v]:
+                con.execute(stmt)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])

@@ -10,10 +10,12 @@ Steps:
    and keeps the raw text next to it (``__raw_<field>``) so errors can quote what the file said.
 2. ``collect_errors`` runs the rules into ``__errors`` (``__row, field, message, value``):
    required fields present, values that do not parse, minimums, closed choices (event kind, slot,
-   set source), duplicate ids within the input (the second and later occurrences are errors that
-   name the first line), item images that exist, events whose item is not in the catalog, sets
-   with fewer than two distinct items or with members not in the catalog, and new items without a
-   title.
+   set source), ids holding control characters (``schema.normalise_id``'s rule; the parsers
+   already stripped them), duplicate ids within the input (the second and later occurrences are
+   errors that name the first line), item images that exist and decode within the pixel limit,
+   events whose item is not in the catalog, events later than the shop's clock plus the allowed
+   skew (``latest_event``), sets with fewer than two distinct items or with members not in the
+   catalog, and new items without a title.
 3. ``__good`` is the staged input minus every row with at least one error; the writers read it.
 """
 
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
+from lookbook.schema import ID_CONTROL_PATTERN
 from lookbook.store.columns import ColumnPlan
 from lookbook.store.parse import EXPECTED, parse_expr, raw_expr, text_expr
 from lookbook.store.report import RowError
@@ -37,6 +41,10 @@ __all__ = ["ID_FIELD", "Staged", "build_stage", "collect_errors", "make_good_vie
 #: The id that must be unique within one input, per table (events: their optional ``event_id``).
 ID_FIELD: dict[str, str] = {"items": "item_id", "users": "user_id", "sets": "set_id", "events": "event_id"}
 _INT_MAX = 2_147_483_647  # int fields are stored as INTEGER
+#: Ids that must name catalog items: an id with control characters cannot (the catalog refuses
+#: them), so "must be in the catalog" already rejects it and a second scan of a million events'
+#: item ids for control characters would cost time for nothing.
+_CATALOG_IDS = frozenset({("events", "item_id"), ("sets", "item_ids")})
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,16 @@ def _rule(where: str, field: str, message: str, value: str = "NULL", *, frm: str
     )
 
 
-def _rules(table: str, staged: Staged, source: Source, plan: ColumnPlan) -> list[str]:
+def _has_control(col: str, kind: str) -> str:
+    pattern = literal(ID_CONTROL_PATTERN)
+    if kind == "string_list":
+        return f"len(list_filter({col}, lambda m: regexp_matches(m, {pattern}))) > 0"
+    return f"regexp_matches({col}, {pattern})"
+
+
+def _rules(
+    table: str, staged: Staged, source: Source, plan: ColumnPlan, *, latest_event: datetime | None
+) -> list[str]:
     present = staged.present
     rules: list[str] = []
     for spec in TABLE_FIELDS[table]:
@@ -116,6 +133,11 @@ def _rules(table: str, staged: Staged, source: Source, plan: ColumnPlan) -> list
             )
         if spec.kind == "int":
             rules.append(_rule(f"{col} > {_INT_MAX}", name, literal(f"must be <= {_INT_MAX}"), _raw(name)))
+        if spec.identifier and (table, name) not in _CATALOG_IDS:
+            raw = col if spec.kind == "string" else _raw(name)
+            rules.append(
+                _rule(_has_control(col, spec.kind), name, "'must not contain control characters'", raw)
+            )
         if spec.choices is not None:
             options = ", ".join(literal(c) for c in spec.choices)
             rules.append(
@@ -151,6 +173,19 @@ def _rules(table: str, staged: Staged, source: Source, plan: ColumnPlan) -> list
             "SELECT s.__row, 'item_id' AS field, 'must be in the catalog' AS message, s.item_id AS value "
             "FROM __stage s ANTI JOIN items i ON s.item_id = i.item_id WHERE s.item_id IS NOT NULL"
         )
+        if latest_event is not None:
+            limit = latest_event.strftime("%Y-%m-%d %H:%M:%S.%f")
+            message = (
+                f"must not be in the future (later than {limit[:19]} UTC, the shop's clock plus its skew)"
+            )
+            rules.append(
+                _rule(
+                    f"timestamp > TIMESTAMP {literal(limit)}",
+                    "timestamp",
+                    literal(message),
+                    _raw("timestamp"),
+                )
+            )
     elif table == "sets":
         rules.append(
             _rule(
@@ -176,9 +211,14 @@ def collect_errors(
     plan: ColumnPlan,
     *,
     max_errors: int | None,
+    latest_event: datetime | None = None,
 ) -> tuple[list[RowError], int, int]:
-    """Run every rule into ``__errors``; returns (first ``max_errors`` errors, error count, bad rows)."""
-    rules = _rules(staged.table, staged, source, plan)
+    """Run every rule into ``__errors``; returns (first ``max_errors`` errors, error count, bad rows).
+
+    ``latest_event`` (naive UTC) is the latest event time accepted: events after it are rejected,
+    so one client's wrong clock cannot move the shop's "now" (``None``: no limit).
+    """
+    rules = _rules(staged.table, staged, source, plan, latest_event=latest_event)
     con.execute(f"CREATE TEMP TABLE __errors AS {' UNION ALL '.join(rules)}")
     n_errors, n_bad = fetch_one(con, "SELECT count(*), count(DISTINCT __row) FROM __errors")
     limit = "" if max_errors is None else f" LIMIT {int(max_errors)}"

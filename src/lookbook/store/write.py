@@ -10,6 +10,10 @@ which makes re-running a file a no-op that writes nothing.
 Events are *appended*: each gets an ``event_key`` (see ``event_key_sql``) and only keys not
 already stored are inserted, with an anti-join, so re-running an events file inserts nothing.
 Users that events mention and the store does not know are created with an empty profile.
+
+Item vectors (``write_item_vectors``) are written right after the item rows, in the same
+transaction, keyed by ``(item_id, space)``: a vector replaces the item's previous one in that space,
+and an item and its vectors commit together or not at all.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from __future__ import annotations
 import logging
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from lookbook.errors import DimensionMismatch
 from lookbook.schema import FieldSpec
 from lookbook.store.sql import TABLE_FIELDS, fetch_one, ident
 from lookbook.store.validate import Staged
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WriteCounts", "append_events", "event_key_sql", "upsert_rows"]
+__all__ = ["WriteCounts", "append_events", "event_key_sql", "upsert_rows", "write_item_vectors"]
 
 WriteCounts = tuple[int, int, int]  # inserted, updated, unchanged
 
@@ -124,6 +131,8 @@ def event_key_sql() -> str:
     field of the event (the timestamp as epoch microseconds, absent context distinct from empty
     context) plus the occurrence number of identical rows within the input: two identical rows in
     one file stay two events, re-ingesting the file (or a later export that repeats it) adds none.
+    A ``request_id`` enters the hash only when present (``concat_ws`` skips a NULL), so the keys of
+    events without one are the keys version 1 stored, and old files stay idempotent.
     md5 rather than DuckDB's ``hash()`` because the key is stored, and must not change with the
     engine's version.
     """
@@ -140,6 +149,7 @@ def event_key_sql() -> str:
             *(opt(c) for c in ("device", "region", "touchpoint", "position")),
         ]
     )
+    fields += ", 'r=' || request_id"
     return (
         f"CASE WHEN event_id IS NOT NULL THEN md5_number_upper(event_id) "
         f"WHEN __occ = 1 THEN md5_number_upper(concat_ws(chr(31), {fields})) "
@@ -160,7 +170,7 @@ def append_events(con: duckdb.DuckDBPyConnection, staged: Staged) -> tuple[int, 
     cols = [ident(f.name) for f in TABLE_FIELDS["events"]]
     occ = (
         "row_number() OVER (PARTITION BY event_id IS NULL, user_id, item_id, kind, timestamp, device, "
-        "region, touchpoint, position ORDER BY __row)"
+        "region, touchpoint, position, request_id ORDER BY __row)"
     )
     keyed = f"SELECT *, {event_key_sql()} AS event_key FROM (SELECT *, {occ} AS __occ FROM __good)"
     inserted = fetch_one(
@@ -172,3 +182,38 @@ def append_events(con: duckdb.DuckDBPyConnection, staged: Staged) -> tuple[int, 
     )[0]
     good = fetch_one(con, "SELECT count(*) FROM __good")[0]
     return int(inserted), int(good) - int(inserted), int(users)
+
+
+def write_item_vectors(con: duckdb.DuckDBPyConnection, vectors: pa.Table) -> int:
+    """Upsert the vectors of the items written from ``__good``; returns how many were written.
+
+    ``vectors`` has ``__row`` (the input row of the item), ``space`` and ``vector`` (float32
+    little-endian bytes); rows whose item was rejected are skipped with it. A space's vectors all
+    have one width: a vector of another width than those already stored raises
+    ``DimensionMismatch`` (the transaction, item rows included, is rolled back). Kept to one
+    single-row read per space and one insert straight from the Arrow table, because every live
+    upsert of one item runs this.
+    """
+    lengths = pc.binary_length(vectors.column("vector"))
+    for space in vectors.column("space").unique().to_pylist():
+        width = pc.max(pc.filter(lengths, pc.equal(vectors.column("space"), space))).as_py()
+        # one stored row tells the space's width (they all share it); LIMIT 1 reads no more
+        stored = fetch_one(
+            con, "SELECT octet_length(vector) FROM item_vectors WHERE space = ? LIMIT 1", [space]
+        )
+        if stored and stored[0] != width:
+            raise DimensionMismatch(
+                f"vectors[{space!r}]: expected {stored[0] // 4} dimensions like the stored vectors of that "
+                f"space, got {width // 4}"
+            )
+    con.register("__vectors_in", vectors)
+    try:
+        log.debug("storing vectors of %d rows with the items", vectors.num_rows)
+        n = fetch_one(
+            con,
+            "INSERT OR REPLACE INTO item_vectors SELECT g.item_id, v.space, v.vector "
+            "FROM __vectors_in v JOIN __good g ON v.__row = g.__row",
+        )[0]
+    finally:
+        con.unregister("__vectors_in")
+    return int(n)

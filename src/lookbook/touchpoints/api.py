@@ -193,6 +193,35 @@ class Shop(Protocol):
 
     def add_events(self, records: Sequence[Mapping[str, Any]]) -> int: ...
 
+    def upsert_users(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Add or update shoppers (``user_id``, ``sizes`` per slot group, ``region``)."""
+        ...
+
+    def log_impressions(
+        self,
+        request_id: str,
+        user_id: str | None,
+        touchpoint: str,
+        item_ids: Sequence[str],
+        scores: Sequence[float],
+    ) -> None:
+        """Record a served slate (items in the order shown); queued, never blocks the request."""
+        ...
+
+    # ------------------------------------------------------------------ versions
+    def model_version(self) -> str:
+        """The promoted model version being served."""
+        ...
+
+    def reload(self) -> str:
+        """Re-read the settings file and the promoted model version, swap them in without failing a
+        request, and return the model version now served."""
+        ...
+
+    def project_root(self) -> Path | None:
+        """The built project behind this shop (``None``: none, e.g. a test double)."""
+        ...
+
     def shop_the_look(self, k: int = 20) -> LookTouchpoint | None:
         """The shop-the-look touchpoint with ``k`` recommendations per photo, or ``None`` when this
         shop cannot do it (no look space, or no built project behind it). Loading it takes seconds

@@ -1,9 +1,17 @@
 """``open_shop(project)``: the one place a built project's serving object graph is assembled.
 
-It reads what the build left (store, row-aligned vectors, saved models, the vector spaces), makes
-the first ``CatalogState`` snapshot and the users' histories, and hands them to a ``ProjectShop``
-(the touchpoints) and its ``ShopWriter`` (the live writes). Serving, the CLI, benchmarks and the
-build's photos stage all open a shop through here, so they all serve the same thing.
+It reads what the build and the live writes left (the store, row-aligned vectors, the saved models
+of the promoted version, the vector spaces), makes the first ``CatalogState`` snapshot, the users'
+histories and the event log, and hands them to a ``ProjectShop`` (the touchpoints) and its
+``ShopWriter`` (the live writes). Serving, the CLI, benchmarks and the build's photos stage all
+open a shop through here, so they all serve the same thing.
+
+**Recovery.** The store is the source of truth; vectors of items added or changed after the build
+live in it beside their rows (``Store.item_vectors``), the build's in ``vectors/*.npy``. Opening
+brings everything else in line with it: items the store has without vectors (ingested into a built
+project with ``lookbook ingest``) are encoded now and their vectors committed; every item with
+stored vectors is upserted into the index again (idempotent), and items out of stock are removed
+from it, so a ``kill -9`` between a write's store commit and its index write loses nothing.
 
 It changes nothing process-wide: a serving process that wants one BLAS thread per request calls
 ``lookbook.touchpoints.threads.limit_math_threads`` itself.
@@ -18,25 +26,34 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lookbook.errors import LookbookError, NotFound
 from lookbook.index.spaces import ItemSpaces
 from lookbook.project.layout import ProjectPaths, default_index_uri
 from lookbook.project.payload import PROJECT_PAYLOAD, item_payloads
-from lookbook.project.spaces import TEXT_SPACE
+from lookbook.project.spaces import CONTENT_SPACE, TEXT_SPACE
 from lookbook.ranking import CatalogArrays, Reranker, item_popularity
 from lookbook.ranking.reranker import META_FILE
 from lookbook.schema import IdMap
 from lookbook.touchpoints.affinity import PreferenceScorer
+from lookbook.touchpoints.clock import Clock, project_clock
 from lookbook.touchpoints.config import TouchpointConfig
+from lookbook.touchpoints.freshness import EventBuffer, FreshCounts
+from lookbook.touchpoints.impressions import ImpressionLog
+from lookbook.touchpoints.live import LiveState
 from lookbook.touchpoints.rerank_features import RerankerInputs
 from lookbook.touchpoints.shop import ProjectShop
-from lookbook.touchpoints.state import CatalogState, LiveState, UserHistories, trending_scores
+from lookbook.touchpoints.state import CatalogState, UserHistories, trending_scores
 from lookbook.touchpoints.writer import ShopWriter
 
 log = logging.getLogger(__name__)
 
 __all__ = ["open_shop"]
+
+#: How often trending and popularity are recomputed from the event log (seconds of shop time).
+REFRESH_S = 30.0
 
 
 def open_shop(
@@ -45,22 +62,26 @@ def open_shop(
     index: str | None = None,
     config: TouchpointConfig | None = None,
     text_encoder: Any = None,
+    clock: Clock | None = None,
 ) -> ProjectShop:
     """Open a project made by ``lookbook build`` for serving.
 
     ``index`` is the index URI the project was built with (default: the embedded index inside the
-    project); ``text_encoder`` replaces the sentence encoder of hybrid search (tests pass a small
-    one). Raises ``NotFound`` for a folder without a build and ``LookbookError`` for a build that did
-    not finish or items without vectors.
+    project); ``config`` replaces the project's ``settings.toml``; ``text_encoder`` replaces the
+    sentence encoder of hybrid search (tests pass a small one); ``clock`` replaces the project's
+    clock (the settings' ``clock``: ``"wall"`` or ``"replay"``, see ``lookbook.touchpoints.clock``).
+    Raises ``NotFound`` for a folder without a build and ``LookbookError`` for a build that did
+    not finish.
     """
-    from lookbook.encoders.content import item_texts
-    from lookbook.index.hybrid import HybridTextSearch
-    from lookbook.models.collaborative.hybrid import LookbookRecommender
-    from lookbook.models.compatibility import CompatibilityModel
+    from lookbook.project.settings import load_settings
     from lookbook.store import open_store
 
     started = time.perf_counter()
-    config = config or TouchpointConfig()
+    if config is None:
+        settings = load_settings(project)
+        config, config_version = TouchpointConfig.from_settings(settings), settings.version
+    else:
+        config_version = config.to_settings().version
     paths = ProjectPaths(Path(project))
     if not paths.record.exists():
         raise NotFound(
@@ -70,46 +91,77 @@ def open_shop(
     if "index" not in record:
         raise LookbookError(f"project {paths.root}: the build did not finish (no index stage); rerun it")
     store = open_store(paths.root, create=False)
+    dims = json.loads((paths.vectors / "spaces.json").read_text())
+    spaces = ItemSpaces(index or default_index_uri(paths.root), dims, PROJECT_PAYLOAD)
+    try:
+        return _assemble(paths, store, spaces, record, config, config_version, text_encoder, clock, started)
+    except BaseException:
+        spaces.close()
+        store.close()
+        raise
+
+
+def _assemble(
+    paths: ProjectPaths,
+    store: Any,
+    spaces: ItemSpaces,
+    record: dict[str, Any],
+    config: TouchpointConfig,
+    config_version: str,
+    text_encoder: Any,
+    clock: Clock | None,
+    started: float,
+) -> ProjectShop:
+    from lookbook.encoders.content import item_texts
+    from lookbook.index.hybrid import HybridTextSearch
+    from lookbook.models.collaborative.hybrid import LookbookRecommender
+    from lookbook.models.compatibility import CompatibilityModel
+
     items = store.items_table()
     ids = np.asarray(items.column("item_id").to_pylist(), dtype=object).astype(str)
     model_ids = np.asarray(json.loads((paths.vectors / "item_ids.json").read_text())).astype(str)
-    model_rows = IdMap(model_ids, name="item_id").lookup(ids, missing=-1)
-    if (model_rows < 0).any():
-        missing = ids[model_rows < 0][:3].tolist()
-        raise LookbookError(f"project {paths.root}: items {missing} have no vectors; rerun `lookbook build`")
-    content = np.load(paths.vectors / "content.npy")[model_rows]
-    text = np.load(paths.vectors / "text.npy")[model_rows]
-    preference = LookbookRecommender.load(paths.preference)
-    scorer = PreferenceScorer.from_model(preference, model_ids, ids, preference.item_vectors(content))
-    compatibility = (
-        CompatibilityModel.load(paths.compatibility)
-        if (paths.compatibility / "model.json").exists()
-        else None
-    )
-    reranker = Reranker.load(paths.ranker) if (paths.ranker / META_FILE).exists() else None
-    dims = json.loads((paths.vectors / "spaces.json").read_text())
-    spaces = ItemSpaces(index or default_index_uri(paths.root), dims, PROJECT_PAYLOAD)
-
     events = store.event_arrays()
     rows = events.item_rows.astype(np.int64)
-    kinds = events.kind
-    ts = events.timestamp
-    now = int(max(ts.max() if ts.size else 0, 0)) or int(time.time())
+    kinds, ts = events.kind, events.timestamp
+    clock = clock or project_clock(paths.root, config.clock, float(ts.max()) if ts.size else None)
+    store.clock = clock.now  # the store refuses events from the future of the shop's clock, not the wall's
+    now = int(clock.now())
+
+    preference = LookbookRecommender.load(paths.preference)
+    has_compatibility = (paths.compatibility / "model.json").exists()
+    compatibility = CompatibilityModel.load(paths.compatibility) if has_compatibility else None
+    reranker = Reranker.load(paths.ranker) if (paths.ranker / META_FILE).exists() else None
+
     users = UserHistories()
     users.load(events.users.ids[events.user_rows], rows, kinds, ts)
     for u in store.users_table().to_pylist():
         users.sizes[u["user_id"]] = dict(u.get("sizes") or [])
         users.context[u["user_id"]] = {"region": u.get("region") or "", **dict(u.get("attributes") or [])}
     n = len(ids)
+    buffer = EventBuffer(rows, kinds, ts)
+    counts = FreshCounts(buffer, config.home.trending_days, REFRESH_S)
     popularity = item_popularity(n, rows, kinds, ts, now=now)  # the reranker's definition too
+    counts.computed_at = float(now)
+
+    # a placeholder snapshot, so that the writer can embed items that have no vectors yet
     state = CatalogState(
         catalog=CatalogArrays.from_items(items, popularity=popularity),
         titles=np.asarray(items.column("title").to_pylist(), dtype=object),
-        content=content,
-        scorer=scorer,
+        content=np.zeros((n, 1), np.float32),
+        scorer=None,  # type: ignore[arg-type]
         trending=trending_scores(rows, kinds, ts, n, now, config.home.trending_days),
         slots=np.asarray(items.column("slot").to_pylist(), dtype=object),
     )
+    live = LiveState(state, users, clock, buffer, counts)
+    writer = ShopWriter(paths, store, spaces, None, live, model_ids.tolist())
+    content, text, live_vectors = _content_vectors(paths, store, writer, items, ids, model_ids)
+    scorer = PreferenceScorer.from_model(preference, model_ids, ids, preference.item_vectors(content))
+    live.state = CatalogState(
+        catalog=state.catalog, titles=state.titles, content=content, scorer=scorer,
+        trending=state.trending, slots=state.slots,
+    )  # fmt: skip
+    live.rerank_inputs = RerankerInputs.load(paths.ranker, ids) if reranker is not None else None
+    _reconcile_index(spaces, items, live_vectors)
     text_search = HybridTextSearch(
         ids.tolist(),
         item_texts(items),
@@ -118,15 +170,8 @@ def open_shop(
         vectors=text,
         encoder=text_encoder,
     )
-    live = LiveState(
-        state=state,
-        users=users,
-        now=now,
-        rerank_inputs=RerankerInputs.load(paths.ranker, state.catalog.ids.ids)
-        if reranker is not None
-        else None,
-    )
-    writer = ShopWriter(paths, store, spaces, text_search, live)
+    writer.text_search = text_search
+    impressions = ImpressionLog(_store_append(writer))
     versions = {
         stage: str(info.get("fingerprint", ""))
         for stage, info in record.items()
@@ -143,9 +188,85 @@ def open_shop(
         text_search=text_search,
         config=config,
         model_versions=versions,
+        impressions=impressions,
+        config_version=config_version,
     )
     log.info(
-        "shop %s open: %d items, %d users with events, %d spaces in %.1f s",
-        paths.root, n, len(users.users()), len(dims), time.perf_counter() - started,
+        "shop %s open: %d items (%d with live vectors), %d users with events, %d spaces in %.1f s",
+        paths.root, n, len(live_vectors.get(CONTENT_SPACE, ((), None))[0]), len(users.users()),
+        len(spaces.indexes), time.perf_counter() - started,
     )  # fmt: skip
     return shop
+
+
+def _content_vectors(
+    paths: ProjectPaths,
+    store: Any,
+    writer: ShopWriter,
+    items: pa.Table,
+    ids: np.ndarray,
+    model_ids: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[list[str], np.ndarray]]]:
+    """Content and text vectors of every store item, row-aligned with ``ids``: the store's own (items
+    written live) over the build's; items with neither are encoded now and committed."""
+    base_content = np.load(paths.vectors / "content.npy")
+    base_text = np.load(paths.vectors / "text.npy")
+    build_rows = IdMap(model_ids, name="item_id").lookup(ids, missing=-1)
+    live_vectors = {space: store.item_vectors(space) for space in store.vector_spaces()}
+    have = build_rows >= 0
+    if CONTENT_SPACE in live_vectors:
+        have |= np.isin(ids, np.asarray(live_vectors[CONTENT_SPACE][0], dtype=object).astype(str))
+    if not have.all():
+        missing = items.filter(pa.array(~have))
+        log.info("encoding %d items without vectors (added to the store after the build)", len(missing))
+        vectors = writer.embed(missing)
+        report = store.upsert_items(missing, strict=True, vectors=vectors)
+        if report.rejected:
+            errors = "; ".join(str(e) for e in report.errors[:3])
+            raise LookbookError(f"project {paths.root}: items without vectors not stored: {errors}")
+        live_vectors = {space: store.item_vectors(space) for space in store.vector_spaces()}
+    dim_c, dim_t = base_content.shape[1], base_text.shape[1]
+    content = np.zeros((len(ids), dim_c), np.float32)
+    text = np.zeros((len(ids), dim_t), np.float32)
+    content[build_rows >= 0] = base_content[build_rows[build_rows >= 0]]
+    text[build_rows >= 0] = base_text[build_rows[build_rows >= 0]]
+    for space, target in ((CONTENT_SPACE, content), (TEXT_SPACE, text)):
+        if space in live_vectors:
+            live_ids, matrix = live_vectors[space]
+            rows = IdMap(ids, name="item_id").lookup(live_ids, missing=-1)
+            target[rows[rows >= 0]] = matrix[rows >= 0]
+    return content, text, live_vectors
+
+
+def _reconcile_index(spaces: ItemSpaces, items: pa.Table, live_vectors: dict[str, Any]) -> None:
+    """Bring the index in line with the store: items with stored vectors upserted (they may have
+    missed their index write), items out of stock removed."""
+    if CONTENT_SPACE in live_vectors and len(live_vectors[CONTENT_SPACE][0]):
+        ids = list(live_vectors[CONTENT_SPACE][0])
+        order = IdMap(items.column("item_id").to_pylist(), name="item_id").lookup(ids, missing=-1)
+        keep = order >= 0
+        rows = items.take(pa.array(order[keep]))
+        vectors = {}
+        for space in spaces.indexes:
+            if space not in live_vectors:
+                continue
+            sids, matrix = live_vectors[space]
+            kept = [ids[j] for j in np.flatnonzero(keep)]
+            vectors[space] = matrix[IdMap(list(sids), name="item_id").lookup(kept, missing=None)]
+        if set(vectors) == set(spaces.indexes):
+            spaces.upsert(rows.column("item_id").to_pylist(), vectors, item_payloads(rows))
+        else:
+            lacking = sorted(set(spaces.indexes) - set(vectors))
+            log.warning("index reconcile: live items lack the spaces %s; rebuild the project", lacking)
+    sold = pc.invert(pc.fill_null(items.column("in_stock"), True))
+    sold_ids = items.column("item_id").filter(sold).to_pylist()
+    if sold_ids:
+        spaces.delete(sold_ids)
+
+
+def _store_append(writer: ShopWriter) -> Any:
+    def append(table: pa.Table) -> Any:
+        with writer.store_lock:
+            return writer.store.append_impressions(table)
+
+    return append

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from lookbook.errors import NotFound, SchemaError
+from lookbook.errors import LookbookError, NotFound, SchemaError
 from lookbook.index.spaces import ItemSpaces
 from lookbook.project.layout import ProjectPaths
 from lookbook.project.spaces import CONTENT_SPACE
@@ -26,10 +26,12 @@ from lookbook.ranking import Ranked, Reranker, UserContext
 from lookbook.touchpoints import browse, home, pages
 from lookbook.touchpoints.api import Carousel, Context, ItemView, RecItem
 from lookbook.touchpoints.config import TouchpointConfig
+from lookbook.touchpoints.live import LiveState
 from lookbook.touchpoints.rerank_features import RerankerInputs, ServingReranker
-from lookbook.touchpoints.state import DAY, CatalogState, LiveState, UserHistories
+from lookbook.touchpoints.state import DAY, CatalogState, UserHistories
 
 if TYPE_CHECKING:
+    from lookbook.touchpoints.impressions import ImpressionLog
     from lookbook.touchpoints.shop_the_look import ShopTheLook
     from lookbook.touchpoints.writer import ShopWriter
 
@@ -62,19 +64,26 @@ class ProjectShop:
         text_search: Any,
         config: TouchpointConfig,
         model_versions: dict[str, str],
+        impressions: ImpressionLog | None = None,
+        config_version: str = "default",
+        model_version: str = "v0",
     ) -> None:
         self.paths, self.spaces, self.live, self.writer = paths, spaces, live, writer
         self.compatibility, self.preference, self.reranker = compatibility, preference, reranker
         self.text_search = text_search
         self.config = config
+        self.config_version = config_version
         self.model_versions = model_versions
+        self.impressions = impressions
+        self._model_version = model_version
         self._cache: dict[tuple[Any, ...], tuple[float, tuple[int, int, int], Any]] = {}
 
     # ------------------------------------------------------------------------- live state
     @property
     def state(self) -> CatalogState:
-        """The current catalog snapshot (a request reads it once and keeps it)."""
-        return self.live.state
+        """The current catalog snapshot (a request reads it once and keeps it); trending and
+        popularity are refreshed from the event log first when they are stale."""
+        return self.live.current()
 
     @property
     def users(self) -> UserHistories:
@@ -246,6 +255,58 @@ class ProjectShop:
     def add_events(self, records: Sequence[Mapping[str, Any]]) -> int:
         return self.writer.add_events(records)
 
+    def upsert_users(self, records: Sequence[Mapping[str, Any]]) -> int:
+        return self.writer.upsert_users(records)
+
+    # --------------------------------------------------------------------------- impressions
+    def log_impressions(
+        self,
+        request_id: str,
+        user_id: str | None,
+        touchpoint: str,
+        item_ids: Sequence[str],
+        scores: Sequence[float],
+    ) -> None:
+        """Queue a served slate for the store (a background thread writes it in batches)."""
+        if self.impressions is not None:
+            self.impressions.log(
+                request_id,
+                user_id,
+                touchpoint,
+                self.config_version,
+                item_ids,
+                scores,
+                at=self.live.clock.now(),
+            )
+
+    # ------------------------------------------------------------------------ versions, reload
+    def model_version(self) -> str:
+        """The promoted model version this shop serves."""
+        return self._model_version
+
+    def project_root(self) -> Path | None:
+        return self.paths.root
+
+    def reload(self) -> str:
+        """Re-read ``settings.toml`` (a changed file swaps the touchpoint settings in whole; cached
+        pages are dropped) and follow a newly promoted model version; returns the version served.
+
+        A settings file with an error keeps the running settings and logs the error (the server must
+        not stop serving over a typo; ``lookbook settings check`` names the key)."""
+        from lookbook.project.settings import load_settings
+
+        try:
+            settings = load_settings(self.paths.root)
+        except LookbookError as exc:
+            log.error("settings not reloaded: %s", exc)
+        else:
+            if settings.version != self.config_version:
+                self.config = TouchpointConfig.from_settings(settings)
+                self.config_version = settings.version
+                self._cache.clear()
+                log.info("settings reloaded: version %s", settings.version)
+        return self._model_version
+
     # ------------------------------------------------------------------------- shop the look
     def shop_the_look(self, k: int = 20) -> ShopTheLook | None:
         """The project's shop-the-look touchpoint (``k`` recommendations per photo), or ``None`` when
@@ -258,6 +319,8 @@ class ProjectShop:
         return ShopTheLook(self, ShopTheLookConfig(k=k))
 
     def close(self) -> None:
+        if self.impressions is not None:
+            self.impressions.close()
         self.writer.close()
 
     def __enter__(self) -> ProjectShop:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +19,6 @@ from lookbook.models.collaborative.data import EventWeights
 from lookbook.ranking import CatalogArrays
 from lookbook.schema import EventKind
 from lookbook.touchpoints.affinity import PreferenceScorer
-
-if TYPE_CHECKING:
-    from lookbook.touchpoints.rerank_features import RerankerInputs
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -40,22 +37,6 @@ class CatalogState:
     scorer: PreferenceScorer
     trending: F32  # recent engagement relative to the item's own past (>= 0)
     slots: npt.NDArray[np.object_]  # slot name per row
-
-
-@dataclass(eq=False)
-class LiveState:
-    """What live writes change and requests read, shared by a ``ProjectShop`` and its ``ShopWriter``.
-
-    ``state`` is replaced whole by a write (never mutated), so a request that took it keeps a
-    consistent snapshot; ``generation`` counts catalog writes (cached pages older than it are stale);
-    ``now`` is the shop's clock; ``rerank_inputs`` grows with items added while serving.
-    """
-
-    state: CatalogState
-    users: UserHistories
-    now: int
-    generation: int = 0
-    rerank_inputs: RerankerInputs | None = None
 
 
 class UserHistories:
