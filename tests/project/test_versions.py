@@ -162,6 +162,9 @@ def test_a_failed_version_is_discarded_and_pruning_keeps_current_and_rollback(tm
         versions.discard_version(paths, parent, "no")
     removed = versions.prune(paths, keep=2)
     assert removed == made[:4]
+    assert versions.get_version(paths, made[0]).state == "pruned"
+    with pytest.raises(LookbookError, match="pruned"):
+        versions.promote(paths, made[0])
     assert all(paths.version(v).model_dir.is_dir() for v in made[4:])
     assert versions.rollback(paths).id == made[4]
 

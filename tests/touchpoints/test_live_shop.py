@@ -153,3 +153,19 @@ def test_an_event_may_name_the_slate_that_caused_it(project: Path):
     with open_store(project, create=False) as store:
         events = store.events_table()
     assert "req-9" in events.column("request_id").to_pylist()
+
+
+def test_a_promoted_retrained_version_is_served_with_its_own_vectors_in_the_index(project: Path):
+    from lookbook.pipeline.retrain import retrain
+    from lookbook.project.layout import ProjectPaths
+
+    with open_shop(project) as shop:
+        shop.upsert_items([_new_item(shop, "before-retrain")])
+        built = shop.model_version()
+    report = retrain(project, force=True, show_progress=False)
+    with open_shop(project) as shop:
+        assert shop.model_version() == ProjectPaths(project).model_version != built, report
+        user = shop.demo_users(1)[0]
+        assert shop.home_feed(user, k=5)[0].key == "for_you"
+        assert shop.item("before-retrain").price == 42.0
+    assert (project / "vectors" / "index_models.json").exists()

@@ -111,6 +111,8 @@ RANKER_FEATURE_FILES = (
     "feature_item_ids.json",
 )
 RETRAIN_LOCK = ".retrain.lock"
+#: A store copy older than this (seconds) was left by a killed retrain and is removed.
+STALE_COPY_S = 3_600
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,10 @@ def _read_copy(root: Path, db: Path, tries: int) -> StoreSnapshot:
 
     wal = db.with_name(db.name + ".wal")
     last: Exception | None = None
+    for stale in root.glob(".retrain-*"):  # left by a retrain that was killed
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > STALE_COPY_S:
+                shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=".retrain-", dir=root) as tmp:
         copy = Path(tmp)
         for attempt in range(tries):
@@ -567,12 +573,16 @@ class _Retrain:
         if window.users.size >= cfg.min_test_users:
             cut = start if cfg.until is None else min(start, cfg.until)
             before = everything.events.filter(pc.less(_seconds(everything.events), cut))
+            t = time.perf_counter()
             shadow, _ = fit_preference(self.shadow_world(world, before), content, **fit)
+            metrics["shadow_fit_s"] = round(time.perf_counter() - t, 1)
+            t = time.perf_counter()
             new = served_ndcg(shadow, catalog_ids.tolist(), catalog_ids, content, window, cfg.k)
             serving_model = LookbookRecommender.load(self.serving_paths.preference)
             old = served_ndcg(
                 serving_model, preference_item_ids(self.serving_paths), catalog_ids, content, window, cfg.k
             )
+            metrics["score_s"] = round(time.perf_counter() - t, 1)
             diff = new - old
             se = float(diff.std(ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("inf")
             metrics |= {
@@ -587,11 +597,14 @@ class _Retrain:
                 f"{window.users.size} test users in the window after the serving version's training "
                 f"data (need {cfg.min_test_users}): no events it has not seen to compare on"
             )
+        t = time.perf_counter()
         model, full = fit_preference(world, content, **fit)
         save_preference(model, world, target.preference)
+        fit_s = round(time.perf_counter() - t, 1)
         self.report["stages"]["preference"] = {
             "trained": True, "events": int(full.user.size), "users": full.n_users, "items": full.n_items,
-            "blend_w": model.info.get("w"), "seconds": round(time.perf_counter() - started, 1),
+            "blend_w": model.info.get("w"), "fit_s": fit_s,
+            "seconds": round(time.perf_counter() - started, 1),
         }  # fmt: skip
         return metrics
 

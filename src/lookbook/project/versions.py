@@ -87,6 +87,9 @@ MODEL_STAGES = ("compatibility", "preference", "ranker")
 #: serving features as much again).
 KEEP_VERSIONS = 4
 
+#: A version's life: written, complete, broken off (folder removed), removed by ``prune``.
+STATES = ("building", "ready", "failed", "pruned")
+
 _NUMBERED = re.compile(r"^v(\d+)$")
 
 
@@ -96,7 +99,8 @@ class VersionInfo:
 
     ``source`` is ``"build"``, ``"retrain"`` or ``"legacy"`` (the flat ``v0``); ``state`` is
     ``"building"`` while it is written, ``"ready"`` once complete, ``"failed"`` when its run broke
-    off (the folder is then gone). ``data`` says what it was trained on (``trained_until``: the
+    off and ``"pruned"`` once ``prune`` removed it (the folder is gone in both cases; the record
+    stays, as history). ``data`` says what it was trained on (``trained_until``: the
     epoch second of the newest event it learned from; counts; the impressions' fingerprint);
     ``metrics`` what its run measured; ``promoted_at`` the last time it was promoted (ISO 8601 UTC).
     """
@@ -242,8 +246,8 @@ def update_version(
     error: str | None = None,
 ) -> VersionInfo:
     """Merge ``data`` / ``metrics`` / ``stages`` into the record of ``version`` and set its state."""
-    if state is not None and state not in ("building", "ready", "failed"):
-        raise LookbookError(f"update_version state: expected building, ready or failed, got {state!r}")
+    if state is not None and state not in STATES:
+        raise LookbookError(f"update_version state: expected one of {STATES}, got {state!r}")
     with _locked(paths) as st:
         if version not in st["versions"]:
             raise NotFound(f"model version {version!r}: not recorded")
@@ -327,14 +331,15 @@ def prune(paths: ProjectPaths, keep: int = KEEP_VERSIONS) -> list[str]:
     stack = _stack(paths, history(paths))
     protected = {LEGACY_VERSION, current_version(paths), *stack[-2:]}
     infos = list_versions(paths)
-    newest = {i.id for i in infos[-keep:]}
+    newest = {i.id for i in [i for i in infos if i.state == "ready"][-keep:]}
     removed = []
     for info in infos:
         if info.id in protected or info.id in newest or info.state == "building":
             continue
         folder = version_dir(paths, info.id)
-        if folder.is_dir():
+        if folder.is_dir() or info.state == "ready":
             shutil.rmtree(folder, ignore_errors=True)
+            update_version(paths, info.id, state="pruned")
             removed.append(info.id)
     if removed:
         log.info("model versions pruned: %s", removed)

@@ -31,9 +31,9 @@ import pyarrow.compute as pc
 
 from lookbook.errors import LookbookError, NotFound
 from lookbook.index.spaces import ItemSpaces
-from lookbook.project.layout import ProjectPaths, default_index_uri
+from lookbook.project.layout import ProjectPaths, default_index_uri, preference_item_ids
 from lookbook.project.payload import PROJECT_PAYLOAD, item_payloads
-from lookbook.project.spaces import CONTENT_SPACE, TEXT_SPACE
+from lookbook.project.spaces import CONTENT_SPACE, LOOK_SPACE, TEXT_SPACE
 from lookbook.ranking import CatalogArrays, Reranker, item_popularity
 from lookbook.ranking.reranker import META_FILE
 from lookbook.schema import IdMap
@@ -82,7 +82,7 @@ def open_shop(
         config, config_version = TouchpointConfig.from_settings(settings), settings.version
     else:
         config_version = config.to_settings().version
-    paths = ProjectPaths(Path(project))
+    paths = ProjectPaths(Path(project)).current()  # every model of one version, even mid-promotion
     if not paths.record.exists():
         raise NotFound(
             f"project {paths.root}: no build.json; run `lookbook build ... --project {paths.root}`"
@@ -119,7 +119,8 @@ def _assemble(
 
     items = store.items_table()
     ids = np.asarray(items.column("item_id").to_pylist(), dtype=object).astype(str)
-    model_ids = np.asarray(json.loads((paths.vectors / "item_ids.json").read_text())).astype(str)
+    build_ids = np.asarray(json.loads((paths.vectors / "item_ids.json").read_text())).astype(str)
+    model_ids = np.asarray(preference_item_ids(paths)).astype(str)  # a retrained version's own rows
     events = store.event_arrays()
     rows = events.item_rows.astype(np.int64)
     kinds, ts = events.kind, events.timestamp
@@ -154,7 +155,7 @@ def _assemble(
     )
     live = LiveState(state, users, clock, buffer, counts)
     writer = ShopWriter(paths, store, spaces, None, live, model_ids.tolist())
-    content, text, live_vectors = _content_vectors(paths, store, writer, items, ids, model_ids)
+    content, text, live_vectors = _content_vectors(paths, store, writer, items, ids, build_ids)
     scorer = PreferenceScorer.from_model(preference, model_ids, ids, preference.item_vectors(content))
     live.state = CatalogState(
         catalog=state.catalog, titles=state.titles, content=content, scorer=scorer,
@@ -162,6 +163,7 @@ def _assemble(
     )  # fmt: skip
     live.rerank_inputs = RerankerInputs.load(paths.ranker, ids) if reranker is not None else None
     _reconcile_index(spaces, items, live_vectors)
+    _align_model_spaces(paths, store, spaces, writer, items, content, text)
     text_search = HybridTextSearch(
         ids.tolist(),
         item_texts(items),
@@ -190,6 +192,7 @@ def _assemble(
         model_versions=versions,
         impressions=impressions,
         config_version=config_version,
+        model_version=paths.model_version,
     )
     log.info(
         "shop %s open: %d items (%d with live vectors), %d users with events, %d spaces in %.1f s",
@@ -205,13 +208,13 @@ def _content_vectors(
     writer: ShopWriter,
     items: pa.Table,
     ids: np.ndarray,
-    model_ids: np.ndarray,
+    build_ids: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[list[str], np.ndarray]]]:
     """Content and text vectors of every store item, row-aligned with ``ids``: the store's own (items
     written live) over the build's; items with neither are encoded now and committed."""
     base_content = np.load(paths.vectors / "content.npy")
     base_text = np.load(paths.vectors / "text.npy")
-    build_rows = IdMap(model_ids, name="item_id").lookup(ids, missing=-1)
+    build_rows = IdMap(build_ids, name="item_id").lookup(ids, missing=-1)
     live_vectors = {space: store.item_vectors(space) for space in store.vector_spaces()}
     have = build_rows >= 0
     if CONTENT_SPACE in live_vectors:
@@ -262,6 +265,60 @@ def _reconcile_index(spaces: ItemSpaces, items: pa.Table, live_vectors: dict[str
     sold_ids = items.column("item_id").filter(sold).to_pylist()
     if sold_ids:
         spaces.delete(sold_ids)
+
+
+INDEX_MODELS_FILE = "index_models.json"
+
+
+def _indexed_version(paths: ProjectPaths) -> str | None:
+    """The model version whose vectors the index's model spaces (preference, style) hold: recorded
+    when a shop re-embedded them, else the newest build's (a build fills the index from its own)."""
+    from lookbook.project.versions import list_versions
+
+    marker = paths.vectors / INDEX_MODELS_FILE
+    if marker.exists():
+        return str(json.loads(marker.read_text())["model_version"])
+    built = [v for v in list_versions(paths) if v.source in ("build", "legacy") and v.state == "ready"]
+    return max(built, key=lambda v: v.created).id if built else None
+
+
+def _align_model_spaces(
+    paths: ProjectPaths,
+    store: Any,
+    spaces: ItemSpaces,
+    writer: ShopWriter,
+    items: pa.Table,
+    content: np.ndarray,
+    text: np.ndarray,
+) -> None:
+    """After a retrained version was promoted, the index's model spaces (preference, style) still
+    hold the vectors of the version that filled them: re-embed every item with the served models
+    (in the index and in the store's live vectors), once, and record it."""
+    served = paths.model_version
+    indexed = _indexed_version(paths)
+    if indexed is None or indexed == served:
+        return
+    started = time.perf_counter()
+    rows = writer.model_rows.lookup(items.column("item_id").to_pylist(), missing=-1)
+    embedder = writer.space_embedder()
+    vectors = embedder.vectors(items, content, text, preference_rows=rows, image_root=paths.root)
+    fixed = (CONTENT_SPACE, TEXT_SPACE, LOOK_SPACE)  # the content fusion and pictures: not versioned
+    model_spaces = [k for k in vectors if k in spaces.indexes and k not in fixed]
+    ids = items.column("item_id").to_pylist()
+    in_stock = pc.fill_null(items.column("in_stock"), True).to_numpy(zero_copy_only=False).astype(bool)
+    keep = np.flatnonzero(in_stock)  # sold items stay out of the index
+    payloads = item_payloads(items.take(pa.array(keep)))
+    kept_ids = [ids[j] for j in keep]
+    spaces.upsert(kept_ids, {space: vectors[space][keep] for space in model_spaces}, payloads)
+    stored = set(store.item_vectors(CONTENT_SPACE)[0]) if CONTENT_SPACE in store.vector_spaces() else set()
+    live = [j for j, i in enumerate(ids) if i in stored]
+    for space in model_spaces if live else ():
+        store.replace_item_vectors(space, [ids[j] for j in live], vectors[space][live])
+    tmp = paths.vectors / (INDEX_MODELS_FILE + ".tmp")
+    tmp.write_text(json.dumps({"model_version": served}))
+    tmp.replace(paths.vectors / INDEX_MODELS_FILE)
+    log.info("index: model spaces %s re-embedded for version %s (was %s) in %.1f s",
+             model_spaces, served, indexed, time.perf_counter() - started)  # fmt: skip
 
 
 def _store_append(writer: ShopWriter) -> Any:

@@ -23,6 +23,7 @@ from lookbook.index.spaces import ItemSpaces
 from lookbook.project.layout import ProjectPaths
 from lookbook.project.spaces import CONTENT_SPACE
 from lookbook.ranking import Ranked, Reranker, UserContext
+from lookbook.schema import normalise_id
 from lookbook.touchpoints import browse, home, pages
 from lookbook.touchpoints.api import Carousel, Context, ItemView, RecItem
 from lookbook.touchpoints.config import TouchpointConfig
@@ -45,6 +46,15 @@ def _check_k(k: int, name: str = "k") -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
         raise SchemaError(f"{name}: expected an int in [1, {MAX_K}], got {k!r}")
     return int(k)
+
+
+def _read_id(item_id: str) -> str:
+    """An id a read names, in the store's form; one no item can have (control characters) is simply
+    not found, like any other unknown id."""
+    try:
+        return normalise_id(item_id, owner="item", name="item_id")
+    except SchemaError:
+        raise NotFound(f"item_id: unknown item {item_id!r}") from None
 
 
 class ProjectShop:
@@ -202,6 +212,7 @@ class ProjectShop:
 
     # ------------------------------------------------------------------------- catalog reads
     def item(self, item_id: str) -> ItemView:
+        item_id = _read_id(item_id)
         self.row(item_id, self.state)
         with self.writer.store_lock:
             it = self.writer.store.get_item(item_id)
@@ -219,6 +230,7 @@ class ProjectShop:
         )
 
     def image_path(self, item_id: str) -> Path | None:
+        item_id = _read_id(item_id)
         with self.writer.store_lock:
             return self.writer.store.image_path(item_id)
 

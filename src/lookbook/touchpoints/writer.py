@@ -65,7 +65,7 @@ class ShopWriter:
         self.paths, self.store, self.spaces = paths, store, spaces
         self.text_search, self.live = text_search, live
         self.store_lock = threading.Lock()
-        self._model_rows = IdMap(list(model_ids), name="item_id")
+        self.model_rows = IdMap(list(model_ids), name="item_id")
         self._encoder: Any = None
         self._embedder: SpaceEmbedder | None = None
         self._models_lock = threading.Lock()
@@ -93,8 +93,8 @@ class ShopWriter:
     def embed(self, items: pa.Table) -> dict[str, F32]:
         """Every space's vectors of complete item rows (images readable), in row order."""
         content, text = self._encode(items)
-        rows = self._model_rows.lookup(items.column("item_id").to_pylist(), missing=-1)
-        embedder = self._space_embedder()
+        rows = self.model_rows.lookup(items.column("item_id").to_pylist(), missing=-1)
+        embedder = self.space_embedder()
         vectors = embedder.vectors(items, content, text, preference_rows=rows, image_root=self.paths.root)
         return {k: v for k, v in vectors.items() if k in self.spaces.indexes}
 
@@ -274,7 +274,7 @@ class ShopWriter:
                 self._encoder = FusedContentEncoder.load(self.paths.models / "fusion")
             return self._encoder
 
-    def _space_embedder(self) -> SpaceEmbedder:
+    def space_embedder(self) -> SpaceEmbedder:
         with self._models_lock:
             if self._embedder is None:
                 self._embedder = SpaceEmbedder(self.paths, cache_dir=self.paths.root / "cache")
@@ -285,7 +285,7 @@ class ShopWriter:
         with self._models_lock:
             self._encoder = None
             self._embedder = None
-            self._model_rows = IdMap(list(model_ids), name="item_id")
+            self.model_rows = IdMap(list(model_ids), name="item_id")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
