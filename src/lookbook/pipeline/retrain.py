@@ -3,7 +3,7 @@
 After the first build the store is the source of truth: items added live, every event since,
 users. A retrain reads it (all of it), trains a new model version (``lookbook.project.versions``)
 and promotes it when it is not worse than the serving version on the latest held-out time window.
-It never touches a serving process: a server notices the new ``models/CURRENT`` on its own.
+It never touches a serving process: a server serves the new ``models/CURRENT`` from its next start.
 
 Stages
 ------
