@@ -144,7 +144,7 @@ def _assemble(
     popularity = item_popularity(n, rows, kinds, ts, now=now)  # the reranker's definition too
     counts.computed_at = float(now)
 
-    # a placeholder snapshot, so that the writer can embed items that have no vectors yet
+    # a first snapshot without vectors: the writer needs one to embed items that have none yet
     state = CatalogState(
         catalog=CatalogArrays.from_items(items, popularity=popularity),
         titles=np.asarray(items.column("title").to_pylist(), dtype=object),
