@@ -4,6 +4,10 @@ project are encoded on open, and trending, the clock and impressions behave as a
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -155,17 +159,80 @@ def test_an_event_may_name_the_slate_that_caused_it(project: Path):
     assert "req-9" in events.column("request_id").to_pylist()
 
 
-def test_a_promoted_retrained_version_is_served_with_its_own_vectors_in_the_index(project: Path):
-    from lookbook.pipeline.retrain import retrain
+def _model_space_counts(shop: ProjectShop) -> dict[str, int]:
+    """Items in each space but the text one (hybrid search keeps sold items there, filtered out)."""
+    return {space: shop.spaces.count(space) for space in shop.spaces.indexes if space != "text"}
+
+
+def test_a_promoted_version_is_swapped_into_an_open_shop_while_it_serves_and_writes(project: Path):
+    """Retrain while the shop is open, then reload with readers and a writer running: no read fails,
+    the new version serves, every space holds every in-stock item (writes made during the swap
+    included), the old model spaces are dropped, and a rollback while closed is swapped in on open."""
+    import threading
+
+    from lookbook.project import versions
     from lookbook.project.layout import ProjectPaths
+    from lookbook.touchpoints import swap
 
     with open_shop(project) as shop:
         shop.upsert_items([_new_item(shop, "before-retrain")])
         built = shop.model_version()
-    report = retrain(project, force=True, show_progress=False)
-    with open_shop(project) as shop:
-        assert shop.model_version() == ProjectPaths(project).model_version != built, report
-        user = shop.demo_users(1)[0]
-        assert shop.home_feed(user, k=5)[0].key == "for_you"
+        old_names = dict(shop.spaces.names)
+        # another process, as `lookbook retrain` is (the store is open for writing here)
+        cmd = [sys.executable, "-m", "lookbook", "-q", "retrain", "--project", str(project), "--force"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        promoted = ProjectPaths(project).model_version
+        assert promoted != built and shop.model_version() == built, done.stderr[-2000:]
+        users = shop.demo_users(8)
+        hero = users and shop.home_feed(users[0], k=3)[0].items[0].item_id
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def read(user: str) -> None:
+            while not stop.is_set():
+                try:
+                    assert shop.home_feed(user, k=6)
+                    shop.similar(hero, user_id=user, k=6)
+                    shop.complete_the_look(hero, user_id=user)
+                except BaseException as exc:
+                    errors.append(exc)
+                    return
+
+        written: list[str] = []
+        new_items = [_new_item(shop, f"during-swap-{j}") for j in range(40)]
+
+        def write() -> None:
+            for item in new_items:
+                if stop.is_set():
+                    return
+                shop.upsert_items([item])
+                written.append(item["item_id"])
+
+        threads = [threading.Thread(target=read, args=(u,)) for u in users[:4]]
+        threads.append(threading.Thread(target=write))
+        for t in threads:
+            t.start()
+        try:
+            assert swap.swap_models(shop, ProjectPaths(project).current(), grace_s=0.2) == promoted
+            assert shop.reload() == promoted  # already served: nothing to do
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+        assert not errors, errors[:3]
+        assert written, "the writer never got an item in during the swap"
+        counts = _model_space_counts(shop)
+        assert len(set(counts.values())) == 1, counts  # every space holds every in-stock item
+        assert shop.spaces.names["preference"] != old_names["preference"]
+        assert shop.home_feed(users[0], k=5)[0].key == "for_you"
         assert shop.item("before-retrain").price == 42.0
-    assert (project / "vectors" / "index_models.json").exists()
+        time.sleep(0.5)
+        assert not (project / "index" / old_names["preference"]).exists(), "the old space was not retired"
+    versions.rollback(ProjectPaths(project))  # promoted while no shop runs: swapped in on open
+    with open_shop(project) as shop:
+        assert shop.model_version() == built
+        counts = _model_space_counts(shop)
+        assert len(set(counts.values())) == 1, counts
+        assert shop.item(written[-1]).price == 42.0
+    marker = json.loads((project / "vectors" / "index_models.json").read_text())
+    assert marker["model_version"] == built

@@ -239,3 +239,40 @@ def test_opening_a_shop_leaves_the_process_thread_settings_alone(built_project: 
         torch_after, blas_after = threads()
     assert torch_after == torch_before
     assert {k: blas_after[k] for k in blas_before} == blas_before
+
+
+def test_the_settings_choose_carousels_and_exact_retrieval(shop: ProjectShop, monkeypatch):
+    """``home.carousels`` picks what the feed shows; every touchpoint's ``exact`` reaches the index."""
+    import dataclasses
+
+    from lookbook.index.spaces import ItemSpaces
+
+    asked: list[tuple[str, bool]] = []
+    search = ItemSpaces.search
+
+    def spy(self, space, vectors, k, filter=None, exact=False):  # type: ignore[no-untyped-def]
+        asked.append((space, exact))
+        return search(self, space, vectors, k, filter=filter, exact=exact)
+
+    monkeypatch.setattr(ItemSpaces, "search", spy)
+    user = shop.demo_users(1)[0]
+    config = shop.config
+    try:
+        assert [c.key for c in shop.home_feed(user, k=5)][:2] == ["for_you", "new_in"]
+        assert asked and not any(exact for _, exact in asked)
+        asked.clear()
+        cfg = shop.config
+        shop.override(
+            home=dataclasses.replace(cfg.home, carousels=("new_in", "trending"), exact=True),
+            similar=dataclasses.replace(cfg.similar, exact=True),
+            look=dataclasses.replace(cfg.look, exact=True),
+        )
+        keys = [c.key for c in shop.home_feed(user, k=5)]
+        assert "for_you" not in keys and "new_in" in keys
+        hero = shop.home_feed(None, k=3)[0].items[0].item_id
+        shop.similar(hero, user_id=user, k=5)
+        shop.complete_the_look(hero, user_id=user)
+        assert asked and all(exact for _, exact in asked), asked
+    finally:
+        shop.overrides.clear()
+        shop.config = config

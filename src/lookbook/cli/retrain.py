@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "a running `lookbook serve` may keep writing to it), train a new model version beside the serving "
         "one and score both on the latest held-out time window (NDCG@10 of the preference model, on events "
         "the serving version never learned from). The new version is promoted when it is not worse beyond "
-        "noise, or with --force; a server serves the promoted version from its next start.",
+        "noise, or with --force; a running `lookbook serve` swaps the promoted version in without a restart.",
     )
     parser.add_argument("--project", type=Path, required=True, help="the project folder")
     parser.add_argument(

@@ -5,13 +5,13 @@ serves every read and the page, and refuses writes with 403 (a message says how 
 The read key (``--read-key`` or ``$LOOKBOOK_READ_KEY``) is off by default; with one, every read
 (API, pages, images) needs it (``lookbook.serving.access``). ``--demo`` lists shoppers
 (``/api/users`` and the page's picker), as ``lookbook demo`` does. The server reloads the project's
-settings and promoted model version when they change (``--reload-seconds``).
+settings and promoted model version when they change (``--reload-seconds``), swapping a new model
+version in while it serves; ``--retrain-every`` retrains the project on a schedule in a child process.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -54,12 +54,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=1.0,
         help="how often to look for a changed settings.toml or promoted model version (default 1; 0: never)",
     )
+    parser.add_argument(
+        "--retrain-every",
+        default=None,
+        metavar="DURATION",
+        help="retrain the project in a separate process this often (e.g. 6h, 30m; at least 60s); a "
+        "promoted version is swapped in without a restart",
+    )
     parser.add_argument("--index", default=None, help="index URI, when the project was built with one")
     parser.add_argument(
         "--cache-seconds",
         type=float,
         default=None,
-        help="reuse an unchanged home feed / similar page this long (default 30; 0: compute every time)",
+        help="reuse an unchanged home feed / similar page this long (default: the settings' "
+        "response_cache_seconds, 30; 0: compute every time)",
     )
     parser.add_argument(
         "--max-upload-mb", type=float, default=10.0, help="largest shop-the-look photo upload (default 10)"
@@ -76,8 +84,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_serve(args: argparse.Namespace) -> int:
     # Imported here: opening a shop loads torch and the models, which `lookbook --help` must not.
     from lookbook.serving import ServeConfig, create_app
+    from lookbook.serving.retrain_schedule import parse_duration
     from lookbook.serving.server import run
-    from lookbook.touchpoints.config import TouchpointConfig
     from lookbook.touchpoints.factory import open_shop
     from lookbook.touchpoints.threads import limit_math_threads
 
@@ -92,12 +100,12 @@ def run_serve(args: argparse.Namespace) -> int:
         read_key=read_key,
         demo=args.demo,
         reload_interval=args.reload_seconds,
+        retrain_every=parse_duration(args.retrain_every) if args.retrain_every else 0.0,
     )
-    touchpoints = TouchpointConfig()
-    if args.cache_seconds is not None:
-        touchpoints = dataclasses.replace(touchpoints, response_cache_seconds=max(args.cache_seconds, 0.0))
     limit_math_threads()
-    shop = open_shop(args.project, index=args.index, config=touchpoints)
+    shop = open_shop(args.project, index=args.index)  # the project's settings.toml
+    if args.cache_seconds is not None:
+        shop.override(response_cache_seconds=max(args.cache_seconds, 0.0))
     try:
         if api_key is None:
             log.warning("no API key (--api-key or $%s): writes are disabled", API_KEY_ENV)

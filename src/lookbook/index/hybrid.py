@@ -269,9 +269,14 @@ class HybridTextSearch:
 
     # ------------------------------------------------------------------------------------ reads
     def search(
-        self, queries: Sequence[str], k: int, filter: Filter | None = None, mode: str | None = None
+        self,
+        queries: Sequence[str],
+        k: int,
+        filter: Filter | None = None,
+        mode: str | None = None,
+        exact: bool | None = None,
     ) -> SearchResult:
-        """Top ``k`` items per query; ``mode`` overrides ``config.mode`` for this call.
+        """Top ``k`` items per query; ``mode`` and ``exact`` override the config's for this call.
 
         Returns a ``SearchResult`` of ``(len(queries), k)`` ids and scores, best first, padded with
         ``""``: BM25 scores for ``sparse``, inner products for ``dense``, fused scores for ``hybrid``.
@@ -280,7 +285,7 @@ class HybridTextSearch:
         if mode not in MODES:
             raise SchemaError(f"HybridTextSearch.search mode: expected one of {MODES}, got {mode!r}")
         k = _check_k(k, "HybridTextSearch.search k")
-        candidates = self.candidates(queries, filter, depth=max(self.config.depth, k), mode=mode)
+        candidates = self.candidates(queries, filter, depth=max(self.config.depth, k), mode=mode, exact=exact)
         return fuse(candidates, k, replace(self.config, mode=mode))
 
     def candidates(
@@ -290,6 +295,7 @@ class HybridTextSearch:
         *,
         depth: int | None = None,
         mode: str = "hybrid",
+        exact: bool | None = None,
     ) -> RetrieverResults:
         """Each retriever's top ``depth`` (default ``config.depth``) for ``queries``, unfused: what
         ``search`` fuses, exposed so that an evaluation can try several fusions on one retrieval."""
@@ -309,7 +315,8 @@ class HybridTextSearch:
             sparse = self._sparse_search(query_list, depth, filter)
         if mode in ("dense", "hybrid"):
             vectors = self._encode(query_list, "queries")
-            dense = self.index.search(vectors, depth, filter=filter, exact=self.config.exact)
+            exact = self.config.exact if exact is None else bool(exact)
+            dense = self.index.search(vectors, depth, filter=filter, exact=exact)
         return RetrieverResults(sparse=sparse, dense=dense)
 
     def _sparse_search(self, queries: list[str], depth: int, filter: Filter | None) -> SearchResult:

@@ -605,6 +605,13 @@ class MilvusIndex:
             self._closed = True
             self._client.close()
 
+    def drop(self) -> None:
+        """Drop the collection from the server and close (a model version's space no longer served)."""
+        if not self._closed:
+            self._client.drop_collection(self.collection, timeout=self._timeout)
+            log.info("milvus collection %s/%s dropped", self.db_name, self.collection)
+        self.close()
+
     def __enter__(self) -> MilvusIndex:
         return self
 

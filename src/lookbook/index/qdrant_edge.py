@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -371,6 +372,12 @@ class QdrantEdgeIndex:
                 self._shard.flush()
                 self._shard.close()
                 log.info("qdrant edge index closed at %s", self.path)
+
+    def drop(self) -> None:
+        """Close the shard and delete its folder (a model version's space that is no longer served)."""
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+        log.info("qdrant edge index dropped at %s", self.path)
 
     def __enter__(self) -> QdrantEdgeIndex:
         return self

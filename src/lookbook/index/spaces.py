@@ -18,6 +18,7 @@ The URI is the only configuration a deployment changes:
 
 from __future__ import annotations
 
+import copy
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -86,6 +87,15 @@ def open_space_index(
     return open_index(base, dim, collection=f"{prefix}_{space}", schema=schema, **options)
 
 
+def drop_index(index: VectorIndex) -> None:
+    """Delete an index's data from its engine (the folder or the collection) and release it."""
+    drop = getattr(index, "drop", None)
+    if callable(drop):
+        drop()
+    else:
+        index.close()
+
+
 class ItemSpaces:
     """The catalog's vector spaces, written together and searched one at a time.
 
@@ -100,20 +110,51 @@ class ItemSpaces:
         uri: str,
         dims: Mapping[str, int],
         schema: PayloadSchema | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
         **options: Any,
     ) -> None:
         if not dims:
             raise SchemaError("ItemSpaces dims: expected at least one space")
         self.uri = uri
         self.dims = dict(dims)
+        self.options = dict(options)
+        #: each space's name in the engine (a folder or collection): the space's own, unless a model
+        #: version was swapped in beside it (``lookbook.touchpoints.swap``)
+        self.names = {space: str((names or {}).get(space, space)) for space in self.dims}
         self.indexes: dict[str, VectorIndex] = {}
         try:
             for space, dim in self.dims.items():
-                self.indexes[space] = open_space_index(uri, space, int(dim), schema, **options)
+                self.indexes[space] = open_space_index(uri, self.names[space], int(dim), schema, **options)
         except Exception:
             self.close()
             raise
         self.schema = next(iter(self.indexes.values())).schema
+
+    def open_beside(self, space: str, name: str) -> VectorIndex:
+        """A new, empty index for ``space`` under the engine name ``name`` (anything there before is
+        dropped first: a swap killed half-way left it), to be filled and then ``replaced`` in."""
+        if space not in self.dims:
+            raise NotFound(f"vector space {space!r}: this catalog has {sorted(self.indexes)}")
+        if name == self.names[space]:
+            raise SchemaError(f"vector space {space!r}: {name!r} is the name it is served under")
+        stale = open_space_index(self.uri, name, self.dims[space], self.schema, **self.options)
+        drop_index(stale)
+        return open_space_index(self.uri, name, self.dims[space], self.schema, **self.options)
+
+    def replaced(self, indexes: Mapping[str, tuple[str, VectorIndex]]) -> ItemSpaces:
+        """A new ``ItemSpaces`` serving ``indexes`` (``{space: (engine name, index)}``) in place of
+        those spaces' current indexes and sharing every other one. This object is left as it was, so
+        a request holding it finishes on the old indexes; the caller retires them after."""
+        unknown = sorted(set(indexes) - set(self.indexes))
+        if unknown:
+            raise NotFound(
+                f"replace spaces: unknown spaces {unknown}; this catalog has {sorted(self.indexes)}"
+            )
+        out = copy.copy(self)
+        out.indexes = {**self.indexes, **{space: index for space, (_, index) in indexes.items()}}
+        out.names = {**self.names, **{space: name for space, (name, _) in indexes.items()}}
+        return out
 
     def __getitem__(self, space: str) -> VectorIndex:
         try:

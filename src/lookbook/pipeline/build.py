@@ -205,6 +205,7 @@ class _Builder:
 
     def index(self) -> dict[str, Any]:
         from lookbook.index.spaces import ItemSpaces, index_kind
+        from lookbook.touchpoints.swap import INDEX_MODELS_FILE
 
         ids = self.world.items.column("item_id").to_pylist()
         vectors = self.space_vectors()
@@ -239,6 +240,8 @@ class _Builder:
             target.rename(self.paths.index)
             shutil.rmtree(old, ignore_errors=True)
         (self.paths.vectors / "spaces.json").write_text(json.dumps(dims))
+        # the index now holds this build's vectors under the spaces' own names
+        (self.paths.vectors / INDEX_MODELS_FILE).unlink(missing_ok=True)
         return {"items": count, "spaces": dims}
 
     def detector(self) -> dict[str, Any]:

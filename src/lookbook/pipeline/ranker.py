@@ -19,15 +19,15 @@ log = logging.getLogger(__name__)
 def train_project_ranker(
     world: World, out: Path, *, seed: int = 0, show_progress: bool = False
 ) -> dict[str, Any]:
-    from lookbook.pipeline.ranker_data import WorldRankerConfig, ranker_training_data_from_world
+    """Trees on ``world.impressions`` (a world's logged impressions, or a store's own served slates
+    through ``ranker_data.store_impressions``) and the serving feature models, saved in ``out``."""
+    from lookbook.pipeline.ranker_data import WorldRankerConfig, ranker_training_data
     from lookbook.ranking import RankerConfig, Reranker
 
-    if world.root is None or not (world.root / "impressions.parquet").exists():
+    if world.impressions.num_rows == 0:
         return {"trained": False, "reason": "the source has no logged impressions"}
     try:
-        data = ranker_training_data_from_world(
-            world.root, WorldRankerConfig(seed=seed), show_progress=show_progress
-        )
+        data = ranker_training_data(world, WorldRankerConfig(seed=seed), show_progress=show_progress)
         model = Reranker(RankerConfig()).fit(data, show_progress=show_progress)
     except LookbookError as exc:  # e.g. too few clicked slates in a tiny world
         log.warning("ranker not trained: %s", exc)

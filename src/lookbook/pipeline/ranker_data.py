@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from lookbook.datasets.world import load_world
+from lookbook.datasets.world import World, load_world
 from lookbook.errors import LookbookError, SchemaError
 from lookbook.models.collaborative.baselines import ALSConfig, ALSRecommender, EASEConfig, EASERecommender
 from lookbook.models.collaborative.data import InteractionData, event_weights
@@ -48,7 +48,58 @@ from lookbook.tables import EventArrays
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WorldRankerConfig", "ranker_training_data_from_world"]
+__all__ = [
+    "WorldRankerConfig",
+    "ranker_training_data",
+    "ranker_training_data_from_world",
+    "store_impressions",
+]
+
+#: Events that count as a click on the shown item when they name its slate (``request_id``).
+ENGAGED_KINDS = ("click", "save", "add_to_bag", "purchase")
+
+
+def store_impressions(impressions: pa.Table, events: pa.Table) -> pa.Table:
+    """A store's served slates (``tables.IMPRESSIONS_SCHEMA``) as logged impressions the ranker
+    learns from (``WORLD_IMPRESSIONS_SCHEMA``): one slate is one ``session_id``, and an item shown
+    in it is ``clicked`` when an engaging event names that slate's ``request_id`` and that item (the
+    attribution the serving API asks clients to send back). Anonymous slates are left out: their
+    features need the shopper's history. A page of several carousels (the home feed) logs each
+    under the request's id with its own touchpoint: each is a slate here."""
+    from lookbook.tables import WORLD_IMPRESSIONS_SCHEMA
+
+    im = impressions.filter(pc.is_valid(impressions.column("user_id")))
+    slate = pc.binary_join_element_wise(im.column("request_id"), im.column("touchpoint"), "\x1f")
+    _, session = np.unique(_strings(slate), return_inverse=True)  # a home page's carousels: a slate each
+    engaged = events.filter(
+        pc.and_(
+            pc.is_valid(events.column("request_id")), pc.is_in(events.column("kind"), pa.array(ENGAGED_KINDS))
+        )
+    )
+
+    def pair(table: pa.Table) -> pa.Array:
+        return pc.binary_join_element_wise(
+            pc.cast(table.column("request_id"), pa.string()), table.column("item_id"), "\x1f"
+        )
+
+    clicked = (
+        pc.is_in(pair(im), value_set=pc.unique(pair(engaged)))
+        if engaged.num_rows
+        else pa.array(np.zeros(im.num_rows, bool))
+    )
+    return pa.table(
+        {
+            "user_id": im.column("user_id"),
+            "item_id": im.column("item_id"),
+            "timestamp": im.column("timestamp"),
+            "session_id": pa.array(session.astype(np.int64)),
+            "touchpoint": im.column("touchpoint"),
+            "position": im.column("position"),
+            "clicked": clicked,
+        },
+        schema=WORLD_IMPRESSIONS_SCHEMA,
+    )
+
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -106,17 +157,23 @@ class _Log:
 def ranker_training_data_from_world(
     world_dir: Path | str, config: WorldRankerConfig = WorldRankerConfig(), *, show_progress: bool = False
 ) -> RankerTrainingData:
-    """Features and labels of a world's logged impressions (``impressions.parquet``).
+    """Features and labels of a world folder's logged impressions (``impressions.parquet``)."""
+    return ranker_training_data(load_world(Path(world_dir)), config, show_progress=show_progress)
+
+
+def ranker_training_data(
+    world: World, config: WorldRankerConfig = WorldRankerConfig(), *, show_progress: bool = False
+) -> RankerTrainingData:
+    """Features and labels of ``world.impressions`` (a world's logged ones, or a store's own through
+    ``store_impressions``).
 
     Returns the training data with ``valid_from`` at the start of the last ``valid_fraction``;
     ``meta`` records the user ids (row order of ``impressions.user``), the snapshots and sizes.
     """
     started = time.perf_counter()
-    world = load_world(Path(world_dir))
+    world_dir = world.root
     if world.impressions.num_rows == 0:
-        raise LookbookError(
-            f"world {world_dir}: no logged impressions (impressions.parquet) to learn a ranker from"
-        )
+        raise LookbookError(f"world {world_dir}: no logged impressions to learn a ranker from")
     catalog = CatalogArrays.from_items(world.items)
     ev, im = world.events, world.impressions
     users = IdMap(

@@ -3,20 +3,23 @@
 After the first build the store is the source of truth: items added live, every event since,
 users. A retrain reads it (all of it), trains a new model version (``lookbook.project.versions``)
 and promotes it when it is not worse than the serving version on the latest held-out time window.
-It never touches a serving process: a server serves the new ``models/CURRENT`` from its next start.
+It never touches a serving process: a running server notices the new ``models/CURRENT`` and swaps
+it in (``lookbook.touchpoints.swap``); one that is not running serves it from its next start.
 
 Stages
 ------
 * ``preference`` (always: the promotion decision is made on it): the two-tower + EASE blend on
   every event over every store item, exactly as the build trains it (``build.fit_preference``).
 * ``compatibility`` (when the store has sets): the style model on every set.
-* ``ranker``: the reranker's trees learn from logged impressions with their clicks. Today those
-  are the source world's (``impressions.parquet`` beside the world the project was built from): the
-  trees are retrained when those impressions changed since the serving version's ranker, else
-  carried over; either way the two feature models the server computes the ranker's ``a`` and ``d``
-  with (EASE and ALS, ``lookbook.pipeline.ranker``) are refitted on the store's events, live ones
-  included. Without the source's impressions the stage is skipped with the reason (and the serving
-  version's ranker carried over). The store's own impressions table is not learned from yet.
+* ``ranker``: the reranker's trees learn from logged impressions with their clicks: the store's own
+  served slates once ``min_live_slates`` of them have a click attributed by its ``request_id``
+  (``ranker_data.store_impressions``), else the source world's (``impressions.parquet`` beside the
+  world the project was built from), retrained when those changed since the serving version's
+  ranker and otherwise carried over. Either way the two feature models the server computes the
+  ranker's ``a`` and ``d`` with (EASE and ALS, ``lookbook.pipeline.ranker``) are refitted on the
+  store's events, live ones included. With neither, the stage is skipped with the reason (and the
+  serving version's ranker carried over). Whether a touchpoint reranks is a setting
+  (``use_reranker`` at the top of ``settings.toml`` and in each touchpoint's table).
 A stage not asked for is carried over from the serving version (hard links, no disk cost).
 
 Content vectors
@@ -77,7 +80,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +131,8 @@ class RetrainConfig:
     this epoch second (a backtest, or a version as it would have been; the comparison window is
     still the store's latest, and the version records ``until`` as its ``trained_until``).
     ``preference``: the preference model's settings (``None``: the build's).
+    ``min_live_slates``: the reranker learns from the store's own served slates once this many of
+    them (shown to known shoppers) have an attributed click; before that, from the source's.
     """
 
     window_fraction: float = 0.1
@@ -142,6 +147,7 @@ class RetrainConfig:
     compatibility_epochs: int | None = None
     keep_versions: int = versions.KEEP_VERSIONS
     snapshot_tries: int = 20
+    min_live_slates: int = 200
 
     def __post_init__(self) -> None:
         if not 0.0 < self.window_fraction < 1.0:
@@ -162,6 +168,7 @@ class StoreSnapshot:
     users: pa.Table
     events: pa.Table
     sets: pa.Table
+    impressions: pa.Table | None = None  # the served slates (``tables.IMPRESSIONS_SCHEMA``)
     vectors: dict[str, tuple[list[str], F32]] = field(default_factory=dict)
     method: str = "read-only"
     seconds: float = 0.0
@@ -226,6 +233,7 @@ def _read(root: Path) -> StoreSnapshot:
             users=store.users_table(),
             events=store.events_table(),
             sets=store.sets_table(),
+            impressions=store.impressions_table(),
             vectors=vectors,
         )
 
@@ -518,7 +526,7 @@ class _Retrain:
         try:
             metrics = self.preference(everything, world, content, target)
             self.compatibility(world, content, target, train_compatibility)
-            self.ranker(world, target, "ranker" in self.stages)
+            self.ranker(world, target, "ranker" in self.stages, snap)
             promote, reason = self.decide(metrics)
             from lookbook.pipeline.build import events_data
 
@@ -648,11 +656,12 @@ class _Retrain:
         )  # fmt: skip
         self.report["stages"]["compatibility"] = out | {"seconds": round(time.perf_counter() - started, 1)}
 
-    def ranker(self, world: World, target: ProjectPaths, wanted: bool) -> None:
-        """Trees from the source's impressions (retrained only when those changed), serving
-        features from the store's events; see the module doc."""
+    def ranker(self, world: World, target: ProjectPaths, wanted: bool, snap: StoreSnapshot) -> None:
+        """Trees from the store's own impressions once there are enough, else from the source's
+        (retrained only when those changed); serving features from the store's events; see the
+        module doc."""
         from lookbook.pipeline.ranker import save_serving_features, train_project_ranker
-        from lookbook.pipeline.ranker_data import WorldRankerConfig
+        from lookbook.pipeline.ranker_data import WorldRankerConfig, store_impressions
         from lookbook.ranking.reranker import META_FILE
 
         started = time.perf_counter()
@@ -660,11 +669,29 @@ class _Retrain:
         has_parent = (parent / META_FILE).exists()
         source = self.source()
         out = target.ranker
+        live = store_impressions(snap.impressions, snap.events) if snap.impressions is not None else None
+        clicked = (
+            0
+            if live is None
+            else int(pc.count_distinct(live.filter(live.column("clicked")).column("session_id")).as_py())
+        )
+        if wanted and live is not None and clicked >= self.cfg.min_live_slates:
+            rep = train_project_ranker(replace(world, impressions=live), out, seed=self.cfg.seed)
+            rep |= {"impressions": "the store's", "clicked_slates": clicked}
+            if rep.get("trained"):
+                fingerprint = table_fingerprint(snap.impressions)
+                versions.update_version(self.paths, target.model_version, data={"impressions": fingerprint})
+                self.report["stages"]["ranker"] = rep | {"seconds": round(time.perf_counter() - started, 1)}
+                return
+            log.warning(
+                "ranker not trained on the store's impressions (%s); the source's next", rep.get("reason")
+            )
         if not wanted or source is None or not (source / "impressions.parquet").exists():
             reason = (
                 "not asked for"
                 if not wanted
-                else "the project's source has no logged impressions (the store's are not learned from yet)"
+                else f"the project's source has no logged impressions and the store has {clicked} slates "
+                f"with attributed clicks (needs {self.cfg.min_live_slates})"
             )
             if has_parent:
                 _link_tree(parent, out)

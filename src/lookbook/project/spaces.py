@@ -19,6 +19,7 @@ Spaces:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -151,8 +152,10 @@ class SpaceEmbedder:
         preference_rows: npt.NDArray[np.int64] | None = None,
         image_root: Path | None = None,
         show_progress: bool = False,
+        only: Collection[str] | None = None,
     ) -> dict[str, F32]:
-        """``{space: (n, dim) vectors}`` for ``items`` (row-aligned with ``content``).
+        """``{space: (n, dim) vectors}`` for ``items`` (row-aligned with ``content``); with
+        ``only``, the pictures are read only when the look space is among those asked for.
 
         ``preference_rows``: each item's row in the preference model's training catalog (-1: not in
         it); ``None`` means ``items`` is that catalog, in order. ``image_root`` resolves the items'
@@ -178,7 +181,7 @@ class SpaceEmbedder:
                 # vector keeps them in the space (every space holds every item) at the bottom of
                 # every query
                 out[style_space(name)] = vectors
-        if self.looks is not None:
+        if self.looks is not None and (only is None or LOOK_SPACE in only):
             from lookbook.encoders.content import item_image_paths
 
             images = item_image_paths(items, image_root)

@@ -42,6 +42,7 @@ from lookbook.serving.metrics import AppMetrics
 from lookbook.serving.middleware import ServingMiddleware
 from lookbook.serving.page import Pages, page_router, wants_html
 from lookbook.serving.reload import ReloadWatcher
+from lookbook.serving.retrain_schedule import RetrainSchedule
 from lookbook.serving.schemas import MAX_ID, ErrorOut, HealthOut
 from lookbook.serving.server import warm_up
 from lookbook.serving.style import CSS
@@ -87,14 +88,17 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
         if config.warm_up:
             await run_in_threadpool(warm_up, shop)
         watcher = _watcher(shop, config, metrics)
-        app.state.reloader = watcher
-        if watcher is not None:
-            watcher.start()
+        schedule = _schedule(shop, config, metrics)
+        app.state.reloader, app.state.retrainer = watcher, schedule
+        for worker in (watcher, schedule):
+            if worker is not None:
+                worker.start()
         try:
             yield
         finally:
-            if watcher is not None:
-                await run_in_threadpool(watcher.stop)
+            for worker in (schedule, watcher):
+                if worker is not None:
+                    await run_in_threadpool(worker.stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -111,7 +115,7 @@ def create_app(shop: Shop, config: ServeConfig | None = None) -> FastAPI:
     )
     looks = LookService(shop, config)
     app.state.shop, app.state.config, app.state.metrics, app.state.looks = shop, config, metrics, looks
-    app.state.impressions, app.state.reloader = impressions, None
+    app.state.impressions, app.state.reloader, app.state.retrainer = impressions, None, None
     install_error_handlers(app)
     pages = Pages(shop, config, looks, impressions)
     _html_errors(app, pages, gate)
@@ -191,6 +195,16 @@ def _watcher(shop: Shop, config: ServeConfig, metrics: AppMetrics) -> ReloadWatc
         return None
     return ReloadWatcher(
         shop, root, config.reload_interval, on_reload=lambda outcome: metrics.reloads.labels(outcome).inc()
+    )
+
+
+def _schedule(shop: Shop, config: ServeConfig, metrics: AppMetrics) -> RetrainSchedule | None:
+    """The retrain schedule of a shop with a project behind it (None: not asked for)."""
+    root = shop.project_root()
+    if config.retrain_every <= 0 or root is None:
+        return None
+    return RetrainSchedule(
+        root, config.retrain_every, on_done=lambda outcome: metrics.retrains.labels(outcome).inc()
     )
 
 

@@ -45,6 +45,8 @@ class ServeConfig:
     demo only, since outside it a list of the most active shoppers' ids is nobody's business.
     ``reload_interval`` is how often (seconds) the server looks at the project's ``settings.toml``
     and ``models/CURRENT`` and, when either changed, asks the shop to reload; 0 turns that off.
+    ``retrain_every``: seconds between scheduled retrains of the project in a separate process
+    (``serving.retrain_schedule``); 0 (the default) schedules none.
     """
 
     api_key: str | None = None
@@ -66,6 +68,7 @@ class ServeConfig:
     read_key: str | None = None
     demo: bool = False
     reload_interval: float = 1.0
+    retrain_every: float = 0.0
 
     def __post_init__(self) -> None:
         if self.api_key is not None and len(self.api_key) < 8:
@@ -77,6 +80,10 @@ class ServeConfig:
         if not self.reload_interval >= 0:
             raise LookbookError(
                 f"ServeConfig reload_interval: expected seconds >= 0 (0: off), got {self.reload_interval}"
+            )
+        if not (self.retrain_every == 0 or self.retrain_every >= 60):
+            raise LookbookError(
+                f"ServeConfig retrain_every: expected 0 (off) or >= 60 seconds, got {self.retrain_every}"
             )
         if not 0 <= self.port <= 65_535:
             raise LookbookError(f"ServeConfig port: expected 0..65535, got {self.port}")

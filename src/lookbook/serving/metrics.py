@@ -101,6 +101,12 @@ class AppMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.retrains = Counter(
+            "lookbook_scheduled_retrains",
+            "scheduled retrains (lookbook serve --retrain-every), by outcome (promoted, kept, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.impressions_failed = Counter(
             "lookbook_impressions_failed",
             "served slates whose impressions could not be logged (shop.log_impressions raised)",

@@ -32,7 +32,9 @@ def search(shop: ShopHost, query: str, user_id: str | None, k: int) -> list[RecI
     state = shop.state
     cfg = shop.config.browse
     user, a, _ = shop.user_context(user_id, state)
-    found = shop.text_search.search([query.strip()], cfg.search_candidates, filter=IN_STOCK)
+    found = shop.text_search.search(
+        [query.strip()], cfg.search_candidates, filter=IN_STOCK, exact=cfg.search_exact
+    )
     ids = [i for i in found.ids[0].tolist() if i]
     rows = state.catalog.ids.lookup(ids, missing=-1)
     p = np.arange(len(ids), dtype=np.float32)
@@ -62,8 +64,12 @@ def category(shop: ShopHost, name: str, user_id: str | None, k: int) -> list[Rec
     relation = Relation.POPULAR_IN_SIZE if (user.size_by_slot >= 0).any() else Relation.TRENDING
     parts = [from_rows(popular, Anchor(relation), d=1.0 - pct[popular], a=affinity[popular])]
     if u is not None:
-        found = shop.spaces.search(
-            PREFERENCE_SPACE, u[None, :], cfg.category_candidates, filter=Eq("category", name) & IN_STOCK
+        found = state.spaces.search(
+            PREFERENCE_SPACE,
+            u[None, :],
+            cfg.category_candidates,
+            filter=Eq("category", name) & IN_STOCK,
+            exact=cfg.category_exact,
         )
         parts.append(from_search(found, c, [Anchor(Relation.FOR_YOU)], affinity=affinity))
     ranked = rank(

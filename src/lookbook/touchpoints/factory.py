@@ -19,6 +19,8 @@ It changes nothing process-wide: a serving process that wants one BLAS thread pe
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 import time
@@ -33,7 +35,7 @@ from lookbook.errors import LookbookError, NotFound
 from lookbook.index.spaces import ItemSpaces
 from lookbook.project.layout import ProjectPaths, default_index_uri, preference_item_ids
 from lookbook.project.payload import PROJECT_PAYLOAD, item_payloads
-from lookbook.project.spaces import CONTENT_SPACE, LOOK_SPACE, TEXT_SPACE
+from lookbook.project.spaces import CONTENT_SPACE, TEXT_SPACE
 from lookbook.ranking import CatalogArrays, Reranker, item_popularity
 from lookbook.ranking.reranker import META_FILE
 from lookbook.schema import IdMap
@@ -46,6 +48,7 @@ from lookbook.touchpoints.live import LiveState
 from lookbook.touchpoints.rerank_features import RerankerInputs
 from lookbook.touchpoints.shop import ProjectShop
 from lookbook.touchpoints.state import CatalogState, UserHistories, trending_scores
+from lookbook.touchpoints.swap import drop_orphan_folders, indexed_spaces, swap_models
 from lookbook.touchpoints.writer import ShopWriter
 
 log = logging.getLogger(__name__)
@@ -77,28 +80,38 @@ def open_shop(
     from lookbook.store import open_store
 
     started = time.perf_counter()
+    if not (Path(project) / "build.json").exists():
+        raise NotFound(f"project {project}: no build.json; run `lookbook build ... --project {project}`")
     if config is None:
         settings = load_settings(project)
         config, config_version = TouchpointConfig.from_settings(settings), settings.version
     else:
         config_version = config.to_settings().version
     paths = ProjectPaths(Path(project)).current()  # every model of one version, even mid-promotion
-    if not paths.record.exists():
-        raise NotFound(
-            f"project {paths.root}: no build.json; run `lookbook build ... --project {paths.root}`"
-        )
     record = json.loads(paths.record.read_text())["stages"]
     if "index" not in record:
         raise LookbookError(f"project {paths.root}: the build did not finish (no index stage); rerun it")
     store = open_store(paths.root, create=False)
     dims = json.loads((paths.vectors / "spaces.json").read_text())
-    spaces = ItemSpaces(index or default_index_uri(paths.root), dims, PROJECT_PAYLOAD)
+    indexed, names = indexed_spaces(paths)
+    spaces = ItemSpaces(index or default_index_uri(paths.root), dims, PROJECT_PAYLOAD, names=names)
     try:
-        return _assemble(paths, store, spaces, record, config, config_version, text_encoder, clock, started)
+        shop = _assemble(paths, store, spaces, record, config, config_version, text_encoder, clock, started)
     except BaseException:
         spaces.close()
         store.close()
         raise
+    if indexed is not None and indexed != paths.model_version:
+        # a version promoted while no server ran: the index's model spaces hold another version's
+        # vectors; swap the served one in before the first request, as a running server would
+        try:
+            swap_models(shop, paths, grace_s=0.0)
+        except BaseException:
+            shop.close()
+            raise
+    drop_orphan_folders(shop.spaces)
+    shop.swap = functools.partial(swap_models, shop)
+    return shop
 
 
 def _assemble(
@@ -152,18 +165,16 @@ def _assemble(
         scorer=None,  # type: ignore[arg-type]
         trending=trending_scores(rows, kinds, ts, n, now, config.home.trending_days),
         slots=np.asarray(items.column("slot").to_pylist(), dtype=object),
+        spaces=spaces,
+        compatibility=compatibility,
     )
     live = LiveState(state, users, clock, buffer, counts)
     writer = ShopWriter(paths, store, spaces, None, live, model_ids.tolist())
     content, text, live_vectors = _content_vectors(paths, store, writer, items, ids, build_ids)
     scorer = PreferenceScorer.from_model(preference, model_ids, ids, preference.item_vectors(content))
-    live.state = CatalogState(
-        catalog=state.catalog, titles=state.titles, content=content, scorer=scorer,
-        trending=state.trending, slots=state.slots,
-    )  # fmt: skip
+    live.state = dataclasses.replace(state, content=content, scorer=scorer)
     live.rerank_inputs = RerankerInputs.load(paths.ranker, ids) if reranker is not None else None
     _reconcile_index(spaces, items, live_vectors)
-    _align_model_spaces(paths, store, spaces, writer, items, content, text)
     text_search = HybridTextSearch(
         ids.tolist(),
         item_texts(items),
@@ -181,10 +192,8 @@ def _assemble(
     }
     shop = ProjectShop(
         paths,
-        spaces,
         live,
         writer,
-        compatibility=compatibility,
         preference=preference,
         reranker=reranker,
         text_search=text_search,
@@ -265,60 +274,6 @@ def _reconcile_index(spaces: ItemSpaces, items: pa.Table, live_vectors: dict[str
     sold_ids = items.column("item_id").filter(sold).to_pylist()
     if sold_ids:
         spaces.delete(sold_ids)
-
-
-INDEX_MODELS_FILE = "index_models.json"
-
-
-def _indexed_version(paths: ProjectPaths) -> str | None:
-    """The model version whose vectors the index's model spaces (preference, style) hold: recorded
-    when a shop re-embedded them, else the newest build's (a build fills the index from its own)."""
-    from lookbook.project.versions import list_versions
-
-    marker = paths.vectors / INDEX_MODELS_FILE
-    if marker.exists():
-        return str(json.loads(marker.read_text())["model_version"])
-    built = [v for v in list_versions(paths) if v.source in ("build", "legacy") and v.state == "ready"]
-    return max(built, key=lambda v: v.created).id if built else None
-
-
-def _align_model_spaces(
-    paths: ProjectPaths,
-    store: Any,
-    spaces: ItemSpaces,
-    writer: ShopWriter,
-    items: pa.Table,
-    content: np.ndarray,
-    text: np.ndarray,
-) -> None:
-    """After a retrained version was promoted, the index's model spaces (preference, style) still
-    hold the vectors of the version that filled them: re-embed every item with the served models
-    (in the index and in the store's live vectors), once, and record it."""
-    served = paths.model_version
-    indexed = _indexed_version(paths)
-    if indexed is None or indexed == served:
-        return
-    started = time.perf_counter()
-    rows = writer.model_rows.lookup(items.column("item_id").to_pylist(), missing=-1)
-    embedder = writer.space_embedder()
-    vectors = embedder.vectors(items, content, text, preference_rows=rows, image_root=paths.root)
-    fixed = (CONTENT_SPACE, TEXT_SPACE, LOOK_SPACE)  # the content fusion and pictures: not versioned
-    model_spaces = [k for k in vectors if k in spaces.indexes and k not in fixed]
-    ids = items.column("item_id").to_pylist()
-    in_stock = pc.fill_null(items.column("in_stock"), True).to_numpy(zero_copy_only=False).astype(bool)
-    keep = np.flatnonzero(in_stock)  # sold items stay out of the index
-    payloads = item_payloads(items.take(pa.array(keep)))
-    kept_ids = [ids[j] for j in keep]
-    spaces.upsert(kept_ids, {space: vectors[space][keep] for space in model_spaces}, payloads)
-    stored = set(store.item_vectors(CONTENT_SPACE)[0]) if CONTENT_SPACE in store.vector_spaces() else set()
-    live = [j for j, i in enumerate(ids) if i in stored]
-    for space in model_spaces if live else ():
-        store.replace_item_vectors(space, [ids[j] for j in live], vectors[space][live])
-    tmp = paths.vectors / (INDEX_MODELS_FILE + ".tmp")
-    tmp.write_text(json.dumps({"model_version": served}))
-    tmp.replace(paths.vectors / INDEX_MODELS_FILE)
-    log.info("index: model spaces %s re-embedded for version %s (was %s) in %.1f s",
-             model_spaces, served, indexed, time.perf_counter() - started)  # fmt: skip
 
 
 def _store_append(writer: ShopWriter) -> Any:

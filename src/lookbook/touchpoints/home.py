@@ -36,10 +36,11 @@ def home_feed(shop: ShopHost, user_id: str | None, context: Context, k: int) -> 
     state = shop.state
     cfg = shop.config.home
     user, a, u = shop.user_context(user_id, state)
+    shown = set(cfg.carousels)
     carousels = []
-    if u is not None and a is not None:
+    if u is not None and a is not None and "for_you" in shown:
         carousels.append(Carousel("for_you", "Picked for you", tuple(_for_you(shop, state, user, a, u, k))))
-    else:
+    elif "popular" in shown:
         carousels.append(Carousel("popular", "Popular right now", tuple(_popular(shop, state, user, k))))
     affinity = a if a is not None else popularity_affinity(state)
     c = state.catalog
@@ -47,10 +48,11 @@ def home_feed(shop: ShopHost, user_id: str | None, context: Context, k: int) -> 
     if new.size < k:  # a quiet week: the newest items, whatever their age
         new = top_rows(c.created_at.astype(np.float32), live_rows(state, np.ones(len(c), bool)), 4 * k)
     new_in = from_rows(new, Anchor(Relation.NEW_IN), a=affinity[new])
-    ranked = rank(new_in, c, user, dataclasses.replace(cfg.new_in, k=k), vectors=state.content)
-    carousels.append(Carousel("new_in", "New in", tuple(shop.page(ranked, state))))
+    if "new_in" in shown:
+        ranked = rank(new_in, c, user, dataclasses.replace(cfg.new_in, k=k), vectors=state.content)
+        carousels.append(Carousel("new_in", "New in", tuple(shop.page(ranked, state))))
     hot = top_rows(state.trending, live_rows(state, state.trending > 0), cfg.trending_pool)
-    if hot.size:
+    if hot.size and "trending" in shown:
         closeness = state.trending[hot] / max(float(state.trending[hot].max()), 1e-9)
         trending = from_rows(hot, Anchor(Relation.TRENDING), d=1.0 - closeness, a=affinity[hot])
         ranked = rank(trending, c, user, dataclasses.replace(cfg.trending, k=k), vectors=state.content)
@@ -63,7 +65,9 @@ def _for_you(shop: ShopHost, state: CatalogState, user, a, u, k: int) -> list[Re
     c = state.catalog
     prefs = state.scorer.item_vectors
     parts: list[Candidates] = []
-    found = shop.spaces.search(PREFERENCE_SPACE, u[None, :], cfg.for_you_candidates, filter=IN_STOCK)
+    found = state.spaces.search(
+        PREFERENCE_SPACE, u[None, :], cfg.for_you_candidates, filter=IN_STOCK, exact=cfg.exact
+    )
     parts.append(from_search(found, c, [Anchor(Relation.FOR_YOU)], affinity=a))
     best = top_rows(a, live_rows(state, np.ones(len(c), bool)), cfg.ease_candidates)
     parts.append(from_rows(best, Anchor(Relation.FOR_YOU), d=1.0 - prefs[best] @ u, a=a[best]))
@@ -71,7 +75,9 @@ def _for_you(shop: ShopHost, state: CatalogState, user, a, u, k: int) -> list[Re
     if anchors:
         rows = np.asarray([r for r, _ in anchors], dtype=np.int64)
         labels = [Anchor(Relation.SIMILAR, label=label, item_row=r) for r, label in anchors]
-        near = shop.spaces.search(CONTENT_SPACE, state.content[rows], cfg.per_anchor, filter=IN_STOCK)
+        near = state.spaces.search(
+            CONTENT_SPACE, state.content[rows], cfg.per_anchor, filter=IN_STOCK, exact=cfg.exact
+        )
         parts.append(from_search(near, c, labels, affinity=a))
     candidates = concat(parts)
     ranked = rank(

@@ -52,6 +52,7 @@ class LiveState:
             try:
                 popularity, trending = self.counts.compute(len(self.state.catalog), now)
                 self.state = with_counts(self.state, popularity, trending)
+                self.generation += 1  # cached pages show the old counts: stale now
             finally:
                 self.lock.release()
         return self.state

@@ -38,14 +38,16 @@ def similar(shop: ShopHost, item_id: str, user_id: str | None, k: int) -> list[R
     affinity = a if a is not None else popularity_affinity(state)
     parts = [
         from_search(
-            shop.spaces.search(CONTENT_SPACE, state.content[hero][None, :], cfg.candidates + 1, filter=f),
+            state.spaces.search(
+                CONTENT_SPACE, state.content[hero][None, :], cfg.candidates + 1, filter=f, exact=cfg.exact
+            ),
             state.catalog, [anchor], affinity=affinity,
         )
     ]  # fmt: skip
     if u is not None:
         q = (1.0 - cfg.beta) * state.scorer.item_vectors[hero] + cfg.beta * u
         q = q / max(float(np.linalg.norm(q)), 1e-9)
-        found = shop.spaces.search(PREFERENCE_SPACE, q[None, :], cfg.candidates, filter=f)
+        found = state.spaces.search(PREFERENCE_SPACE, q[None, :], cfg.candidates, filter=f, exact=cfg.exact)
         parts.append(from_search(found, state.catalog, [anchor], affinity=affinity))
     c = concat(parts)
     c = c.take(c.rows != hero)
@@ -63,7 +65,7 @@ def complete_the_look(
     state = shop.state
     cfg = shop.config.look
     hero = shop.row(item_id, state)
-    model = shop.compatibility
+    model = state.compatibility
     if model is None:
         return []
     user, a, _ = shop.user_context(user_id, state)
@@ -85,8 +87,8 @@ def complete_the_look(
         if target == hero_slot or target not in present:
             continue
         q = model.query_vectors(state.content[hero][None, :], [vocab.index(hero_slot)], vocab.index(target))
-        found = shop.spaces.search(
-            style_space(hero_slot), q, cfg.candidates, filter=Eq("slot", target) & condition
+        found = state.spaces.search(
+            style_space(hero_slot), q, cfg.candidates, filter=Eq("slot", target) & condition, exact=cfg.exact
         )
         c = from_search(found, state.catalog, [anchor], affinity=affinity)
         if not len(c):

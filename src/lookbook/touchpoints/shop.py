@@ -9,7 +9,9 @@ the protocol is one surface. ``lookbook.touchpoints.factory.open_shop`` assemble
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +35,7 @@ from lookbook.touchpoints.state import DAY, CatalogState, UserHistories
 
 if TYPE_CHECKING:
     from lookbook.touchpoints.impressions import ImpressionLog
+    from lookbook.touchpoints.served import ServedModels
     from lookbook.touchpoints.shop_the_look import ShopTheLook
     from lookbook.touchpoints.writer import ShopWriter
 
@@ -64,11 +67,9 @@ class ProjectShop:
     def __init__(
         self,
         paths: ProjectPaths,
-        spaces: ItemSpaces,
         live: LiveState,
         writer: ShopWriter,
         *,
-        compatibility: Any,
         preference: Any,
         reranker: Reranker | None,
         text_search: Any,
@@ -78,8 +79,8 @@ class ProjectShop:
         config_version: str = "default",
         model_version: str = "v0",
     ) -> None:
-        self.paths, self.spaces, self.live, self.writer = paths, spaces, live, writer
-        self.compatibility, self.preference, self.reranker = compatibility, preference, reranker
+        self.paths, self.live, self.writer = paths, live, writer
+        self.preference, self.reranker = preference, reranker
         self.text_search = text_search
         self.config = config
         self.config_version = config_version
@@ -87,6 +88,12 @@ class ProjectShop:
         self.impressions = impressions
         self._model_version = model_version
         self._cache: dict[tuple[Any, ...], tuple[float, tuple[int, int, int], Any]] = {}
+        #: one model swap at a time (``lookbook.touchpoints.swap``)
+        self.swap_lock = threading.Lock()
+        #: swaps a promoted model version in (``lookbook.touchpoints.swap``, set by ``open_shop``)
+        self.swap: Callable[[ProjectPaths], str] | None = None
+        #: top-level settings fixed by the process (``lookbook serve --cache-seconds``), kept on reload
+        self.overrides: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------- live state
     @property
@@ -94,6 +101,16 @@ class ProjectShop:
         """The current catalog snapshot (a request reads it once and keeps it); trending and
         popularity are refreshed from the event log first when they are stale."""
         return self.live.current()
+
+    @property
+    def spaces(self) -> ItemSpaces:
+        """The vector spaces of the current snapshot (a model swap replaces them with it)."""
+        return self.live.state.spaces  # type: ignore[no-any-return]
+
+    @property
+    def compatibility(self) -> Any:
+        """The compatibility model of the current snapshot (None: the project has none)."""
+        return self.live.state.compatibility
 
     @property
     def users(self) -> UserHistories:
@@ -301,10 +318,13 @@ class ProjectShop:
 
     def reload(self) -> str:
         """Re-read ``settings.toml`` (a changed file swaps the touchpoint settings in whole; cached
-        pages are dropped) and follow a newly promoted model version; returns the version served.
+        pages are dropped) and swap in a newly promoted model version (``lookbook.touchpoints.swap``:
+        prepared beside the served one, requests never fail or wait); returns the version served.
 
         A settings file with an error keeps the running settings and logs the error (the server must
-        not stop serving over a typo; ``lookbook settings check`` names the key)."""
+        not stop serving over a typo; ``lookbook settings check`` names the key). A model version
+        that fails to load raises, and the shop keeps serving the one it had."""
+        from lookbook.project.layout import read_current
         from lookbook.project.settings import load_settings
 
         try:
@@ -313,11 +333,30 @@ class ProjectShop:
             log.error("settings not reloaded: %s", exc)
         else:
             if settings.version != self.config_version:
-                self.config = TouchpointConfig.from_settings(settings)
+                self.config = dataclasses.replace(TouchpointConfig.from_settings(settings), **self.overrides)
                 self.config_version = settings.version
                 self._cache.clear()
                 log.info("settings reloaded: version %s", settings.version)
+        promoted = read_current(self.paths.root / "models")
+        if promoted != self._model_version and self.swap is not None:
+            self.swap(ProjectPaths(self.paths.root).version(promoted))
         return self._model_version
+
+    def override(self, **settings: Any) -> None:
+        """Fix top-level ``TouchpointConfig`` fields for this process (a command-line flag beats the
+        settings file, also after a reload)."""
+        self.overrides.update(settings)
+        self.config = dataclasses.replace(self.config, **settings)
+        self._cache.clear()
+
+    def use_models(self, models: ServedModels) -> None:
+        """Serve ``models`` from now on (the swap calls this under the live lock, beside the new
+        snapshot that holds the version's scorer, compatibility model and spaces)."""
+        self.paths = models.paths
+        self.preference, self.reranker = models.preference, models.reranker
+        self._model_version = models.version
+        self.model_versions = {**self.model_versions, "served": models.version}
+        self._cache.clear()
 
     # ------------------------------------------------------------------------- shop the look
     def shop_the_look(self, k: int = 20) -> ShopTheLook | None:
@@ -328,7 +367,12 @@ class ProjectShop:
 
         if looks_meta(self.paths) is None or LOOK_SPACE not in self.spaces.indexes:
             return None
-        return ShopTheLook(self, ShopTheLookConfig(k=k))
+        photo = self.config.shop_the_look  # the project's settings ([shop_the_look] in settings.toml)
+        config = ShopTheLookConfig(
+            anchors=photo.anchors, per_anchor=photo.per_anchor, alpha=photo.rank.alpha,
+            min_confidence=photo.min_confidence, k=k, detector=photo.detector, exact=photo.exact,
+        )  # fmt: skip
+        return ShopTheLook(self, config)
 
     def close(self) -> None:
         if self.impressions is not None:

@@ -96,6 +96,7 @@ class ShopTheLookConfig:
     k: int = 20
     detector: str = "auto"
     framing: FramingConfig = field(default_factory=FramingConfig)
+    exact: bool = False  # brute-force index queries instead of approximate ones
 
     def __post_init__(self) -> None:
         if self.detector not in ("auto", "box", "pose"):
@@ -128,7 +129,7 @@ def garment_anchors(
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     out = []
     for i, slot in enumerate(slots):  # one filtered query per garment: a handful per photo
-        found = shop.spaces.search(CONTENT_SPACE, x[i], k, filter=Eq("slot", slot) & IN_STOCK)
+        found = state.spaces.search(CONTENT_SPACE, x[i], k, filter=Eq("slot", slot) & IN_STOCK)
         ids = [j for j in found.ids[0].tolist() if j]
         rows = state.catalog.ids.lookup(ids, missing=-1)
         keep = rows >= 0
@@ -180,7 +181,9 @@ def recommend_for_photo(
         for r in g.rows.tolist():
             name = c.category_vocab[c.category[r]] if c.category[r] >= 0 else g.slot
             labels.append(Anchor(Relation.SIMILAR, label=f"the {name} in the photo", item_row=int(r)))
-    found = shop.spaces.search(CONTENT_SPACE, state.content[rows], config.per_anchor, filter=IN_STOCK)
+    found = state.spaces.search(
+        CONTENT_SPACE, state.content[rows], config.per_anchor, filter=IN_STOCK, exact=config.exact
+    )
     # a garment the detector is less sure of counts less: its anchors' similarities are scaled by
     # its confidence (d = 1 - confidence * cosine), so a weak garment's neighbours rank lower
     confidence = np.concatenate([np.full(g.rows.size, g.confidence, np.float32) for g in kept])
@@ -276,7 +279,9 @@ class ShopTheLook:
         out = []
         for g, garment in enumerate(garments):  # one filtered query per garment: a handful per photo
             flt = Eq("slot", str(garment.slot)) & IN_STOCK
-            found = self.shop.spaces.search(LOOK_SPACE, queries[g], self.config.anchors, filter=flt)
+            found = state.spaces.search(
+                LOOK_SPACE, queries[g], self.config.anchors, filter=flt, exact=self.config.exact
+            )
             ids = [j for j in found.ids[0].tolist() if j]
             scores = found.scores[0][: len(ids)]
             rows = state.catalog.ids.lookup(ids, missing=-1)

@@ -29,7 +29,10 @@ _WEIGHTS = EventWeights().by_code()
 
 @dataclass(frozen=True, eq=False)
 class CatalogState:
-    """Row-aligned arrays of the serving catalog (row ``r`` is ``catalog.ids.ids[r]``)."""
+    """Row-aligned arrays of the serving catalog (row ``r`` is ``catalog.ids.ids[r]``), with the
+    model-dependent parts that must change together when a model version is swapped in: the
+    preference scorer, the compatibility model and the vector spaces their vectors live in. A
+    request that takes one snapshot never mixes two versions."""
 
     catalog: CatalogArrays
     titles: npt.NDArray[np.object_]
@@ -37,6 +40,8 @@ class CatalogState:
     scorer: PreferenceScorer
     trending: F32  # recent engagement relative to the item's own past (>= 0)
     slots: npt.NDArray[np.object_]  # slot name per row
+    spaces: Any = None  # the ItemSpaces the requests of this snapshot search
+    compatibility: Any = None  # the compatibility model whose vectors the style spaces hold
 
 
 class UserHistories:

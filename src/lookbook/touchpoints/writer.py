@@ -21,11 +21,12 @@ serves one call at a time and the item pages read through it too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +41,10 @@ from lookbook.schema import ITEM_FIELDS, IdMap, normalise_id
 from lookbook.tables import EVENTS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA
 from lookbook.touchpoints.clock import MAX_SKEW_S
 from lookbook.touchpoints.live import LiveState
-from lookbook.touchpoints.state import CatalogState, kind_code
+from lookbook.touchpoints.state import kind_code
+
+if TYPE_CHECKING:
+    from lookbook.touchpoints.served import ServedModels
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,9 @@ class ShopWriter:
         self._encoder: Any = None
         self._embedder: SpaceEmbedder | None = None
         self._models_lock = threading.Lock()
+        #: ids of items written while a model swap prepares (None: no swap running); the swap
+        #: embeds them with the new models before it commits (``lookbook.touchpoints.swap``)
+        self.journal: set[str] | None = None
 
     # ------------------------------------------------------------------------------- items
     def upsert_items(self, records: Sequence[Mapping[str, Any]]) -> int:
@@ -77,9 +84,12 @@ class ShopWriter:
         if not records:
             return 0
         table = self._complete(_items_table(records))
+        embedder = self.space_embedder()
         vectors = self.embed(table)
         live = self.live
         with live.lock:
+            if self.space_embedder() is not embedder:  # a model swap landed meanwhile: its vectors
+                vectors = self.embed(table)
             with self.store_lock:
                 report = self.store.upsert_items(table, strict=True, vectors=vectors)
             if report.rejected:  # strict: nothing was written; say which row and field, and why
@@ -106,6 +116,8 @@ class ShopWriter:
         ids = items.column("item_id").to_pylist()
         payloads = item_payloads(items)
         self.spaces.upsert(ids, dict(vectors), payloads)
+        if self.journal is not None:
+            self.journal.update(ids)
         self.text_search.upsert(ids, item_texts(items), payloads=payloads, vectors=vectors[TEXT_SPACE])
         live = self.live
         state = live.state
@@ -123,7 +135,8 @@ class ShopWriter:
         all_content[known[~new]] = content[~new]
         all_titles[known[~new]] = titles[~new]
         all_slots[known[~new]] = slots[~new]
-        live.state = CatalogState(
+        live.state = dataclasses.replace(
+            state,
             catalog=catalog,
             titles=np.concatenate([all_titles, titles[new]]),
             content=np.vstack([all_content, content[new]]),
@@ -150,12 +163,10 @@ class ShopWriter:
             with self.store_lock:
                 self.store.mark_sold(ids)
             self.spaces.delete(ids)
+            if self.journal is not None:
+                self.journal.update(ids)
             self.text_search.delete(ids)
-            live.state = CatalogState(
-                catalog=state.catalog.sold_out(ids),
-                titles=state.titles, content=state.content, scorer=state.scorer,
-                trending=state.trending, slots=state.slots,
-            )  # fmt: skip
+            live.state = dataclasses.replace(state, catalog=state.catalog.sold_out(ids))
             live.generation += 1
         return len(ids)
 
@@ -280,12 +291,13 @@ class ShopWriter:
                 self._embedder = SpaceEmbedder(self.paths, cache_dir=self.paths.root / "cache")
             return self._embedder
 
-    def reload_models(self, model_ids: Sequence[str]) -> None:
-        """Forget the loaded models (a new version was promoted); they load again on first use."""
+    def use_models(self, models: ServedModels, spaces: ItemSpaces) -> None:
+        """Embed and write with a swapped-in model version from now on (under ``live.lock``)."""
         with self._models_lock:
-            self._encoder = None
-            self._embedder = None
-            self.model_rows = IdMap(list(model_ids), name="item_id")
+            self.paths = models.paths
+            self._embedder = models.embedder
+            self.model_rows = IdMap(list(models.model_ids), name="item_id")
+            self.spaces = spaces
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
