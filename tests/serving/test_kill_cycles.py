@@ -122,7 +122,12 @@ def _kill_cycles(project: Path, port: int, template: dict) -> list[str]:
                         acknowledged.append(item["item_id"])
 
         writer = threading.Thread(target=write)
+        acked = len(acknowledged)
         writer.start()
+        deadline = time.monotonic() + 120
+        while len(acknowledged) == acked:  # the first write after a start waits for the encoders
+            assert writer.is_alive() and time.monotonic() < deadline, "no write acknowledged after a restart"
+            time.sleep(0.01)
         time.sleep(rng.uniform(1.0, 3.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
     emit(f"item upsert with image: p50 {r['item_upsert_ms_p50']} ms, p99 {r['item_upsert_ms_p99']} ms")
     emit(f"event changes next feed: {r['event_changes_next_feed']}; trending in {r['trending_moves_s']} s")
     emit(
-        f"retrain {r['retrain_s']} s; swap {r['model_version_before']} -> {r['model_version_after']}: "
-        f"{r['swap_failed_requests']} failed requests, max latency {r['swap_max_latency_ms']} ms"
+        f"retrain {r['retrain_s']} s; swap {r['swap']}: {r['swap_failed_requests']} failed requests, "
+        f"max latency {r['swap_max_latency_ms']} ms"
     )
     emit(f"impression logging p99 {r['impression_log_ms_p99']} ms")
     return 0

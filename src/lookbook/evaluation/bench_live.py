@@ -4,16 +4,20 @@ Every figure comes from a real ``lookbook serve`` process on a private copy of t
 project itself is never written): its clients are in this process, on loopback.
 
 * **kill cycles**: a writer adds items one by one while the server is killed with ``SIGKILL`` at a
-  random moment, ``cycles`` times; each restart is timed (process start to a healthy ``/healthz``),
-  and at the end every acknowledged item must be served (``lost_writes``);
+  random moment (1 to 3 s after its first acknowledged write), ``cycles`` times; each restart is
+  timed (process start to a healthy ``/healthz``, and to the first acknowledged write, which waits
+  for the encoders to load), and at the end every acknowledged item must be served
+  (``lost_writes``);
 * **item upserts**: ``PUT /api/items`` of one item with its own picture (a different one each time,
-  so the encoder's cache never answers), sequentially;
+  so the encoder's cache never answers), sequentially, after one untimed write (the first write
+  after a start waits for the encoders, counted in the kill cycles' ``first_write`` figure);
 * **events**: a new shopper's first events must change their next home feed; a burst of events on
   a cold item must bring it into "Trending now" (seconds until it shows);
 * **retrain and swap**: ``lookbook retrain --force`` in a child process (as ``serve
-  --retrain-every`` runs it, at nice 10) while 8 clients request home feeds and similar items with
-  the response cache off; the swap window runs from the promotion to the first ``/healthz`` that
-  names the new version, plus two seconds; failed requests and latencies are counted per window;
+  --retrain-every`` runs it, at nice 10), timed, while the server idles; then a ``lookbook models
+  rollback`` while 8 clients request home feeds and similar items: the swap window runs from the
+  rollback to two seconds after the first ``/healthz`` that names the swapped-in version; failed
+  requests and latencies are counted in it and before it;
 * **impression logging**: the time ``log_impressions`` adds to a request, in process on the copy.
 """
 
@@ -66,7 +70,8 @@ def _free_port() -> int:
 class _Server:
     proc: subprocess.Popen[str]
     url: str
-    startup_s: float
+    startup_s: float  # process start to a healthy /healthz
+    ready_at: float  # perf_counter() when it was healthy
 
 
 def _start(project: Path, port: int, *extra: str, timeout: float = 300.0) -> _Server:
@@ -85,7 +90,7 @@ def _start(project: Path, port: int, *extra: str, timeout: float = 300.0) -> _Se
             )
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return _Server(proc, url, time.perf_counter() - started)
+                return _Server(proc, url, time.perf_counter() - started, time.perf_counter())
         except httpx.TransportError:
             pass
         if time.perf_counter() - started > timeout:
@@ -129,6 +134,7 @@ def kill_cycles(project: Path, cycles: int, seed: int) -> dict[str, Any]:
     port = _free_port()
     acknowledged: list[str] = []
     restarts: list[float] = []
+    first_writes: list[float] = []
     counter = 0
     template: dict[str, Any] | None = None
     for cycle in range(cycles):
@@ -155,8 +161,14 @@ def kill_cycles(project: Path, cycles: int, seed: int) -> dict[str, Any]:
                         acknowledged.append(item["item_id"])
 
         writer = threading.Thread(target=write)
+        acked = len(acknowledged)
         writer.start()
-        time.sleep(rng.uniform(1.0, 3.0))
+        while len(acknowledged) == acked and writer.is_alive():  # the first write loads the encoders
+            if time.perf_counter() - server.ready_at > 120:
+                raise RuntimeError("no write was acknowledged within 120 s of a restart")
+            time.sleep(0.01)
+        first_writes.append(time.perf_counter() - server.ready_at + server.startup_s)
+        time.sleep(rng.uniform(1.0, 3.0))  # then a kill at a random moment of steady writing
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
         stop.set()
@@ -172,6 +184,7 @@ def kill_cycles(project: Path, cycles: int, seed: int) -> dict[str, Any]:
         "project_opens": True,
         "restart_s_median": round(float(np.median(restarts)), 2),
         "restart_s_max": round(float(np.max(restarts)), 2),
+        "first_write_after_restart_s_median": round(float(np.median(first_writes)), 2),
     }
 
 
@@ -185,6 +198,8 @@ def upsert_latency(client: Any, n: int) -> dict[str, Any]:
             pool += car["items"]
     ids = list(dict.fromkeys(it["item_id"] for it in pool))[:n]
     images = [base64.b64encode(client.get(f"/images/{i}").content).decode() for i in ids]
+    warm = {**template, "item_id": "bench-upsert-warm", "title": "Bench warm-up top"}
+    client.put("/api/items", json={"items": [warm]}).raise_for_status()  # waits for the encoders to load
     ms = []
     for j, image in enumerate(images):
         item = {
@@ -241,9 +256,32 @@ def events_and_trending(client: Any, timeout: float = 120.0) -> dict[str, Any]:
     }
 
 
-def swap_under_load(project: Path, url: str, clients: int) -> dict[str, Any]:
-    """Retrain in a child process while ``clients`` threads read; count failures and latency in the
-    retrain window and in the swap window (promotion to the new version served, plus 2 s)."""
+def _lookbook(*args: str, nice: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "lookbook", "-q", *args]
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, preexec_fn=(lambda: os.nice(10)) if nice else None
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"lookbook {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return done
+
+
+def _served_version(client: Any, other_than: str, timeout: float = 600.0) -> str:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        served = str(client.get("/healthz").json()["model_version"])
+        if served != other_than:
+            return served
+        time.sleep(0.1)
+    raise RuntimeError(f"the server still serves {other_than} after {timeout:.0f} s")
+
+
+def retrain_and_swap(project: Path, url: str, clients: int) -> dict[str, Any]:
+    """Retrain in a child process (nice 10, as ``serve --retrain-every`` runs it) while the server
+    is idle, timed; then, with ``clients`` threads reading (home feeds and similar items of sampled
+    shoppers, the response cache as configured), roll back to the previous version: the server
+    swaps it in under load. Failures and latencies per window: before the rollback (the baseline)
+    and from the rollback to two seconds after ``/healthz`` names the swapped-in version."""
     import httpx
 
     with httpx.Client(base_url=url, timeout=30) as client:
@@ -251,6 +289,11 @@ def swap_under_load(project: Path, url: str, clients: int) -> dict[str, Any]:
         feeds = [client.get("/api/home", params={"user_id": u, "k": 4}).json() for u in users[:16]]
         heroes = [f["carousels"][0]["items"][0]["item_id"] for f in feeds if f["carousels"]]
         before = client.get("/healthz").json()["model_version"]
+        started = time.perf_counter()
+        _lookbook("retrain", "--project", str(project), "--force", "--json", nice=True)
+        retrain_s = time.perf_counter() - started
+        retrained = _served_version(client, before)
+        retrained_seen_s = time.perf_counter() - started - retrain_s
     samples: list[tuple[float, float, int]] = []  # (end time, seconds, status)
     stop = threading.Event()
 
@@ -272,25 +315,18 @@ def swap_under_load(project: Path, url: str, clients: int) -> dict[str, Any]:
     threads = [threading.Thread(target=read, args=(w,)) for w in range(clients)]
     for t in threads:
         t.start()
-    time.sleep(3.0)
-    t_retrain = time.perf_counter()
-    cmd = [sys.executable, "-m", "lookbook", "-q", "retrain", "--project", str(project), "--force", "--json"]
-    done = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=lambda: os.nice(10))
-    t_promoted = time.perf_counter()
-    served = before
-    with httpx.Client(base_url=url, timeout=30) as client:
-        while time.perf_counter() - t_promoted < 300:
-            served = client.get("/healthz").json()["model_version"]
-            if served != before:
-                break
-            time.sleep(0.1)
-    t_swapped = time.perf_counter()
-    time.sleep(2.0)
-    stop.set()
-    for t in threads:
-        t.join(60)
-    if done.returncode != 0:
-        raise RuntimeError(f"lookbook retrain failed: {done.stderr[-2000:]}")
+    try:
+        time.sleep(5.0)
+        t_swap = time.perf_counter()
+        _lookbook("models", "rollback", "--project", str(project))
+        with httpx.Client(base_url=url, timeout=30) as client:
+            swapped = _served_version(client, retrained)
+        t_seen = time.perf_counter()
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
     arr = np.asarray(samples)
 
     def window(lo: float, hi: float) -> dict[str, Any]:
@@ -306,17 +342,15 @@ def swap_under_load(project: Path, url: str, clients: int) -> dict[str, Any]:
             "max_ms": round(float(ms.max()), 1),
         }
 
-    swap = window(t_promoted, t_swapped + 2.0)
+    swap = window(t_swap, t_seen + 2.0)
     return {
-        "retrain_s": round(t_promoted - t_retrain, 1),
-        "model_version_before": before,
-        "model_version_after": served,
-        "swap_seen_s": round(t_swapped - t_promoted, 1),
-        "before_retrain": window(0.0, t_retrain),
-        "during_retrain": window(t_retrain, t_promoted),
+        "retrain_s": round(retrain_s, 1),
+        "retrained_version_served_after_s": round(retrained_seen_s, 1),
+        "swap": f"{retrained} -> {swapped} under {clients} clients",
+        "swap_seen_s": round(t_seen - t_swap, 1),
+        "before_swap": window(0.0, t_swap),
         "during_swap": swap,
-        "swap_failed_requests": swap.get("failed_requests", 0)
-        + window(t_retrain, t_promoted).get("failed_requests", 0),
+        "swap_failed_requests": swap.get("failed_requests", 0),
         "swap_max_latency_ms": swap.get("max_ms"),
     }
 
@@ -351,6 +385,7 @@ def live_benchmark(project: Path, workdir: Path, config: LiveBenchConfig | None 
     from lookbook.project.layout import copy_project
 
     config = config or LiveBenchConfig()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the figures
     load = os.getloadavg()[0]
     if load > 0.5:
         log.warning(
@@ -368,8 +403,8 @@ def live_benchmark(project: Path, workdir: Path, config: LiveBenchConfig | None 
         ):
             out.update(upsert_latency(client, config.upserts))
             out.update(events_and_trending(client))
-        with _serving(copy, _free_port(), "--cache-seconds", "0") as server:
-            out.update(swap_under_load(copy, server.url, config.clients))
+        with _serving(copy, _free_port()) as server:
+            out.update(retrain_and_swap(copy, server.url, config.clients))
         out.update(impression_latency(copy, config.impressions))
         return out
     finally:

@@ -193,6 +193,9 @@ class HybridTextSearch:
         width ``index.dim``; ``None`` is all-MiniLM-L6-v2 without a disk cache.
     config
         ``HybridConfig``; its ``mode`` is the default of ``search``.
+    indexed
+        The index already holds these items' vectors and payloads (a persistent index reopened):
+        only the BM25 side is filled, instead of writing every vector again.
     """
 
     def __init__(
@@ -205,6 +208,7 @@ class HybridTextSearch:
         vectors: npt.ArrayLike | None = None,
         encoder: QueryEncoder | None = None,
         config: HybridConfig | None = None,
+        indexed: bool = False,
     ) -> None:
         if not isinstance(index, VectorIndex):
             raise SchemaError(f"HybridTextSearch index: expected a VectorIndex, got {type(index).__name__}")
@@ -219,7 +223,12 @@ class HybridTextSearch:
         self._texts: dict[str, str] = {}
         self._payloads: dict[str, Mapping[str, Any]] = {}
         self._sparse: tuple[TextIndex | None, PayloadTable] | None = None  # None: stale, rebuild
-        self.upsert(ids, texts, payloads=payloads, vectors=vectors)
+        if indexed:
+            self._remember(
+                [str(i) for i in ids], list(texts), [{} for _ in ids] if payloads is None else payloads
+            )
+        else:
+            self.upsert(ids, texts, payloads=payloads, vectors=vectors)
 
     def __len__(self) -> int:
         with self._lock:
@@ -252,7 +261,16 @@ class HybridTextSearch:
             vectors = self._encode(text_list, "upsert texts") if id_list else np.zeros((0, self.index.dim))
         with self._lock:  # one writer at a time, so both retrievers see writes in the same order
             self.index.upsert(id_list, vectors, plist)
-            for item_id, text, payload in zip(id_list, text_list, plist, strict=True):
+            self._remember(id_list, text_list, plist)
+
+    def _remember(self, ids: list[str], texts: list[str], payloads: Sequence[Mapping[str, Any]]) -> None:
+        """The BM25 side's copy of items' texts and payloads (rebuilt on the next search)."""
+        if len(texts) != len(ids) or len(payloads) != len(ids):
+            raise SchemaError(
+                f"HybridTextSearch: {len(ids)} ids, {len(texts)} texts, {len(payloads)} payloads"
+            )
+        with self._lock:
+            for item_id, text, payload in zip(ids, texts, payloads, strict=True):
                 self._texts[item_id] = text
                 self._payloads[item_id] = dict(payload)
             self._sparse = None

@@ -98,13 +98,22 @@ class _LookEmbedder:
         config = ImageEncoderConfig(resolution=encoded_resolution(paths))
         self.encoder = ImageEncoder(config, cache_dir=cache_dir)
 
-    def vectors(self, images: list, show_progress: bool = False) -> F32:
+    def vectors(self, images: list, show_progress: bool = False, cnn: F32 | None = None) -> F32:
+        """``cnn``: the pictures' features when the caller has them already (the content encoder's,
+        same network and resolution), so each picture goes through the network once."""
         from lookbook.vision.colour import catalog_signatures
 
         present = [j for j, im in enumerate(images) if im is not None]
-        cnn = np.zeros((len(images), self.encoder.dim), np.float32)
-        if present:
-            cnn[present] = self.encoder.encode([str(images[j]) for j in present], show_progress=show_progress)
+        if cnn is None or cnn.shape != (len(images), self.encoder.dim):
+            cnn = np.zeros((len(images), self.encoder.dim), np.float32)
+            if present:
+                cnn[present] = self.encoder.encode(
+                    [str(images[j]) for j in present], show_progress=show_progress
+                )
+        else:
+            missing = np.setdiff1d(np.arange(len(images)), present)
+            cnn = np.array(cnn, dtype=np.float32)
+            cnn[missing] = 0.0
         colour = catalog_signatures(images, self.background)
         return look_vectors(cnn, colour, self.colour_weight)
 
@@ -153,9 +162,12 @@ class SpaceEmbedder:
         image_root: Path | None = None,
         show_progress: bool = False,
         only: Collection[str] | None = None,
+        image_features: F32 | None = None,
     ) -> dict[str, F32]:
         """``{space: (n, dim) vectors}`` for ``items`` (row-aligned with ``content``); with
-        ``only``, the pictures are read only when the look space is among those asked for.
+        ``only``, the pictures are read only when the look space is among those asked for;
+        ``image_features``: the items' picture features from the content encoder, reused by the look
+        space instead of running the network again.
 
         ``preference_rows``: each item's row in the preference model's training catalog (-1: not in
         it); ``None`` means ``items`` is that catalog, in order. ``image_root`` resolves the items'
@@ -186,7 +198,7 @@ class SpaceEmbedder:
 
             images = item_image_paths(items, image_root)
             images = [im if im is not None and Path(im).is_file() else None for im in images]
-            out[LOOK_SPACE] = self.looks.vectors(images, show_progress)
+            out[LOOK_SPACE] = self.looks.vectors(images, show_progress, cnn=image_features)
         return out
 
 

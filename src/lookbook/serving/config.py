@@ -25,8 +25,9 @@ class ServeConfig:
     picker and the category links are reused before the shop is asked again. ``image_max_age`` is the
     ``Cache-Control`` lifetime of item images: an item's image file never changes in place (the
     store names images by content hash), so browsers may keep them for a day. ``warm_up`` calls
-    each touchpoint once at start-up, before the server accepts requests, so lazy loading (the
-    text encoder behind search takes seconds) is not paid by the first shopper. ``threads`` bounds
+    each touchpoint once at start-up, so lazy loading is not paid by the first shopper: the feeds
+    before the server accepts requests, search and the writer's encoders (seconds of loading) on a
+    background thread just after (``serving.server.warm_up``). ``threads`` bounds
     how many requests run inside the ``Shop`` at once (the rest queue): its work is CPU-bound, so a
     few threads per core give the best throughput and tail latency.
 

@@ -181,7 +181,8 @@ def _assemble(
         spaces[TEXT_SPACE],
         payloads=item_payloads(items),
         vectors=text,
-        encoder=text_encoder,
+        encoder=text_encoder or _query_encoder(writer.text_encoder()),
+        indexed=True,  # the build and the live writes put every text vector in the index already
     )
     writer.text_search = text_search
     impressions = ImpressionLog(_store_append(writer))
@@ -274,6 +275,15 @@ def _reconcile_index(spaces: ItemSpaces, items: pa.Table, live_vectors: dict[str
     sold_ids = items.column("item_id").filter(sold).to_pylist()
     if sold_ids:
         spaces.delete(sold_ids)
+
+
+def _query_encoder(encoder: Any) -> Any:
+    """Search queries through the writer's sentence encoder (one copy of the model in memory)."""
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return encoder.encode(list(texts), show_progress=False)  # type: ignore[no-any-return]
+
+    return encode
 
 
 def _store_append(writer: ShopWriter) -> Any:

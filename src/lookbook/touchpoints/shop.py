@@ -274,6 +274,13 @@ class ProjectShop:
             "reranker": self.reranker is not None,
         }
 
+    def preload(self) -> None:
+        """Load what the first write and the first search would otherwise load: the writer's
+        encoders and models, the sentence encoder and the BM25 index (``serving.server.warm_up``
+        calls this on a background thread)."""
+        self.writer.preload()
+        self.text_search.search(["warm up"], 1)
+
     # ------------------------------------------------------------------------------- writes
     def upsert_items(self, records: Sequence[Mapping[str, Any]]) -> int:
         return self.writer.upsert_items(records)

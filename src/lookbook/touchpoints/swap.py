@@ -25,9 +25,11 @@ index of a killed swap is dropped and filled anew).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -65,8 +67,10 @@ FIXED_SPACES = frozenset({CONTENT_SPACE, TEXT_SPACE, LOOK_SPACE})
 #: Which model version the index's model spaces hold, and under which engine names.
 INDEX_MODELS_FILE = "index_models.json"
 
-#: Items embedded and written per batch while preparing (small: the engine holds the GIL per call).
-BATCH = 512
+#: Items embedded and written per batch while preparing (small: the engine holds the GIL per call),
+#: and the pause after each batch as a share of the batch's time (1.0: half the time preparing).
+BATCH = 256
+DUTY = 1.0
 
 
 def indexed_spaces(paths: ProjectPaths) -> tuple[str | None, dict[str, str]]:
@@ -122,13 +126,40 @@ def _fill(
     payloads: list[dict[str, Any]],
 ) -> None:
     spaces = list(indexes)
+    _lower_thread_priority()
     for s in range(0, len(rows), BATCH):
+        started = time.perf_counter()
         part = rows[s : s + BATCH]
         vectors = _model_vectors(models, state, part, spaces)
         ids = [str(i) for i in state.catalog.ids.ids[part]]
         for space, index in indexes.items():
             index.upsert(ids, vectors[space], payloads[s : s + BATCH])
-        time.sleep(0.001)  # let request threads in between batches
+        # at most half of the interpreter's time: requests keep the other half and their latency
+        time.sleep(DUTY * (time.perf_counter() - started))
+
+
+def _on_own_thread(work: Any, *args: Any) -> None:
+    """``work(*args)`` on a new thread, waited for: the thread it lowers the priority of dies with it."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work(*args)
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="lookbook-swap-fill")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _lower_thread_priority() -> None:
+    """Nice this thread (Linux schedules threads, and ``setpriority`` takes a thread id): the cores
+    go to request threads first while a swap prepares. Elsewhere, or without permission, nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def swap_models(shop: ProjectShop, paths: ProjectPaths, *, grace_s: float = 30.0) -> str:
@@ -157,7 +188,7 @@ def _swap(shop: ProjectShop, paths: ProjectPaths, grace_s: float) -> str:
                 name = f"{space}_{version}_{tag}"
                 new[space] = (name, spaces.open_beside(space, name))
             rows, payloads = _indexable(shop, state)
-            _fill({s: ix for s, (_, ix) in new.items()}, models, state, rows, payloads)
+            _on_own_thread(_fill, {s: ix for s, (_, ix) in new.items()}, models, state, rows, payloads)
             prepared = time.perf_counter() - started
             with live.lock:
                 _commit(shop, models, new, model_spaces)

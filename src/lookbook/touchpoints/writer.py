@@ -102,10 +102,12 @@ class ShopWriter:
 
     def embed(self, items: pa.Table) -> dict[str, F32]:
         """Every space's vectors of complete item rows (images readable), in row order."""
-        content, text = self._encode(items)
+        content, text, image = self._encode(items)
         rows = self.model_rows.lookup(items.column("item_id").to_pylist(), missing=-1)
         embedder = self.space_embedder()
-        vectors = embedder.vectors(items, content, text, preference_rows=rows, image_root=self.paths.root)
+        vectors = embedder.vectors(
+            items, content, text, preference_rows=rows, image_root=self.paths.root, image_features=image
+        )
         return {k: v for k, v in vectors.items() if k in self.spaces.indexes}
 
     def _apply(self, items: pa.Table, vectors: Mapping[str, F32]) -> None:
@@ -256,34 +258,55 @@ class ShopWriter:
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
             raise SchemaError(f"items: {exc}") from None
 
-    def _encode(self, items: pa.Table) -> tuple[F32, F32]:
-        """Content and text vectors of items (encoders load on first use)."""
+    def _encode(self, items: pa.Table) -> tuple[F32, F32, F32]:
+        """Content, text and picture vectors of items (encoders load on first use, once: loading both from
+        disk cost more than encoding an item)."""
         from lookbook.encoders.content import encode_items
-        from lookbook.encoders.image import ImageEncoderConfig
 
-        encoder = self._fusion()
+        fusion, image_encoder, text_encoder = self._encoders()
         try:
             features = encode_items(
                 items,
                 self.paths.root,
-                image_config=ImageEncoderConfig(resolution=encoded_resolution(self.paths)),
-                fusion=encoder,
+                fusion=fusion,
+                image_encoder=image_encoder,
+                text_encoder=text_encoder,
                 show_progress=False,
-                cache_dir=self.paths.root / "cache",
             )
         except (OSError, ValueError) as exc:  # an unreadable image, named by the encoder
             if isinstance(exc, LookbookError):
                 raise
             raise SchemaError(f"items image: cannot be encoded: {exc}") from None
-        return features.fused, features.text
+        return features.fused, features.text, features.image
 
-    def _fusion(self) -> Any:
+    def _encoders(self) -> tuple[Any, Any, Any]:
+        """The fitted content fusion and the image and text encoders, loaded once."""
         with self._models_lock:
             if self._encoder is None:
                 from lookbook.encoders.fused import FusedContentEncoder
+                from lookbook.encoders.image import ImageEncoder, ImageEncoderConfig
+                from lookbook.encoders.text import TextEncoder
 
-                self._encoder = FusedContentEncoder.load(self.paths.models / "fusion")
-            return self._encoder
+                cache = self.paths.root / "cache"
+                resolution = encoded_resolution(self.paths)
+                self._encoder = (
+                    FusedContentEncoder.load(self.paths.fusion),
+                    ImageEncoder(ImageEncoderConfig(resolution=resolution), cache_dir=cache),
+                    TextEncoder(),  # no disk cache: it encodes search queries too (shared model)
+                )
+            return self._encoder  # type: ignore[no-any-return]
+
+    def text_encoder(self) -> Any:
+        """The sentence encoder items are encoded with (hybrid search encodes queries with it too:
+        one model in memory, loaded once)."""
+        return self._encoders()[2]
+
+    def preload(self) -> None:
+        """Load the encoders' weights and the space models now rather than on the first write."""
+        _, image_encoder, text_encoder = self._encoders()
+        image_encoder.load()
+        text_encoder.load()
+        self.space_embedder()
 
     def space_embedder(self) -> SpaceEmbedder:
         with self._models_lock:
