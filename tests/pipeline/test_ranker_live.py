@@ -76,10 +76,10 @@ def test_a_retrain_learns_the_ranker_from_the_stores_own_slates(
     rng = np.random.default_rng(0)
     with open_store(project, create=False) as store:
         last = int(store.event_arrays().timestamp.max())
-    clock = ManualClock(last + 60)  # a fortnight of traffic after the build, an hour apart
+    clock = ManualClock(last + 60)  # five days of traffic after the build, an hour apart
     with open_shop(project, clock=clock) as shop:
         users = shop.demo_users(60)
-        for j in range(240):  # served feeds, an item clicked with the slate's id
+        for j in range(130):  # served feeds, an item clicked with the slate's id
             user = users[j % len(users)]
             slate = shop.home_feed(user, k=10)[0]
             ids = [it.item_id for it in slate.items]

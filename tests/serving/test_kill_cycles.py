@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 #: Kill cycles in the suite (each restarts the server: a few seconds on the test project);
 #: ``lookbook bench live`` runs 20 on the default world.
-CYCLES = 4
+CYCLES = 2
 READ_KEY = "read-key-0123456789"
 KEYS = {"X-API-Key": API_KEY, "X-Read-Key": READ_KEY}
 SHOPPER = "walk-shopper"
@@ -137,7 +137,7 @@ def _kill_cycles(project: Path, port: int, template: dict) -> list[str]:
 
 
 def _retrain_while_reading(client: httpx.Client, project: Path, paths: list[str]) -> tuple[str, list[int]]:
-    """``lookbook retrain --force`` in another process while 4 clients read ``paths``; waits for the
+    """``lookbook retrain --force`` in another process while 2 clients read ``paths``; waits for the
     server to serve the promoted version. Returns it and every read's status."""
     before = client.get("/healthz").json()["model_version"]
     statuses: list[int] = []
@@ -151,7 +151,7 @@ def _retrain_while_reading(client: httpx.Client, project: Path, paths: list[str]
                 except httpx.TransportError:
                     statuses.append(599)
 
-    readers = [threading.Thread(target=read, args=(w,)) for w in range(4)]
+    readers = [threading.Thread(target=read, args=(w,)) for w in range(2)]
     for t in readers:
         t.start()
     try:

@@ -200,7 +200,7 @@ def test_a_promoted_version_is_swapped_into_an_open_shop_while_it_serves_and_wri
                     return
 
         written: list[str] = []
-        new_items = [_new_item(shop, f"during-swap-{j}") for j in range(40)]
+        new_items = [_new_item(shop, f"during-swap-{j}") for j in range(20)]
 
         def write() -> None:
             for item in new_items:
@@ -209,7 +209,7 @@ def test_a_promoted_version_is_swapped_into_an_open_shop_while_it_serves_and_wri
                 shop.upsert_items([item])
                 written.append(item["item_id"])
 
-        threads = [threading.Thread(target=read, args=(u,)) for u in users[:4]]
+        threads = [threading.Thread(target=read, args=(u,)) for u in users[:2]]
         threads.append(threading.Thread(target=write))
         for t in threads:
             t.start()
