@@ -38,7 +38,8 @@ BACKENDS.append(Backend("qdrant_edge", lambda dim, path: QdrantEdgeIndex(dim, pa
 
 class MilvusServer:
     """This test session's Milvus standalone server (``local_milvus``), started on first use so that
-    a run without Milvus tests does not pay for it; the session fixture below stops it.
+    a run without Milvus tests does not pay for it; the package fixture below stops it after the
+    index tests.
 
     Creating and loading a collection takes Milvus ~2 s, nearly all of it waiting for the query
     coordinator's one-second observer ticks, so a few spare collections are prepared in the
@@ -94,7 +95,9 @@ class MilvusServer:
 _milvus: MilvusServer | None = None
 
 
-@pytest.fixture(scope="session", autouse=True)
+# package scope: the server (a whole core while it runs) stops when the index tests are done,
+# not at the end of the session
+@pytest.fixture(scope="package", autouse=True)
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
     global _milvus
     _milvus = MilvusServer(tmp_path_factory.mktemp("milvus"))
