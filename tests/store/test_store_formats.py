@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lookbook.errors import IngestError
+from lookbook.errors import IngestError, SchemaError
 from lookbook.store import Store, ingest_file, open_store
 from lookbook.tables import EVENTS_SCHEMA, ITEMS_SCHEMA, SETS_SCHEMA, USERS_SCHEMA
 
@@ -293,3 +293,14 @@ def test_a_store_reopens_with_its_content(catalog: Store, project: Path) -> None
     catalog.close()
     with open_store(project) as again:
         assert again.items_table().equals(table)
+
+
+def test_items_table_of_some_ids_reads_only_them_in_insertion_order(catalog: Store) -> None:
+    everything = catalog.items_table().column("item_id").to_pylist()
+    wanted = [everything[-1], "no-such-item", everything[0]]
+    some = catalog.items_table(item_ids=wanted)
+    assert some.column("item_id").to_pylist() == [everything[0], everything[-1]]
+    assert some.schema == catalog.items_table().schema
+    assert catalog.items_table(item_ids=[]).num_rows == 0
+    with pytest.raises(SchemaError, match="item_ids"):
+        catalog.items_table(item_ids=everything[0])

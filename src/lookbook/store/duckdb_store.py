@@ -203,12 +203,23 @@ class Store:
         )
         return dict(zip(("items", "in_stock", "users", "events", "sets"), (int(v) for v in row), strict=True))
 
-    def items_table(self, *, in_stock_only: bool = False) -> pa.Table:
+    def items_table(self, *, in_stock_only: bool = False, item_ids: Sequence[str] | None = None) -> pa.Table:
         """The catalog in the ``ITEMS`` layout, in insertion order (row ``i`` is ``item_ids()`` row ``i``
-        when ``in_stock_only`` is false). ``image`` is relative to ``root``."""
+        when ``in_stock_only`` is false and ``item_ids`` is None). ``image`` is relative to ``root``.
+
+        ``item_ids``: only those items (unknown ids are left out), still in insertion order: a live
+        write reads back the few rows it touched, not the whole catalog."""
         cols = ", ".join(ident(f.name) for f in TABLE_FIELDS["items"])
-        where = " WHERE in_stock" if in_stock_only else ""
-        return _to_layout(self._arrow(f"SELECT {cols} FROM items{where} ORDER BY item_seq"), "items")
+        conditions = ["in_stock"] if in_stock_only else []
+        params: list[Any] = []
+        if item_ids is not None:
+            if isinstance(item_ids, str):
+                raise SchemaError(f"items_table item_ids: expected a sequence of ids, got {item_ids!r}")
+            conditions.append("item_id IN (SELECT unnest(?::VARCHAR[]))")
+            params.append([str(i) for i in item_ids])
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        sql = f"SELECT {cols} FROM items{where} ORDER BY item_seq"
+        return _to_layout(self._arrow(sql, params or None), "items")
 
     def users_table(self) -> pa.Table:
         """Users in the ``USERS`` layout, in insertion order."""

@@ -191,19 +191,23 @@ def write_item_vectors(con: duckdb.DuckDBPyConnection, vectors: pa.Table) -> int
     little-endian bytes); rows whose item was rejected are skipped with it. A space's vectors all
     have one width: a vector of another width than those already stored raises
     ``DimensionMismatch`` (the transaction, item rows included, is rolled back). Kept to one
-    single-row read per space and one insert straight from the Arrow table, because every live
+    read (a single row per space) and one insert straight from the Arrow table, because every live
     upsert of one item runs this.
     """
     lengths = pc.binary_length(vectors.column("vector"))
-    for space in vectors.column("space").unique().to_pylist():
+    spaces = vectors.column("space").unique().to_pylist()
+    # one stored row tells a space's width (they all share it); LIMIT 1 reads no more, and one
+    # query asks every space at once (a query costs ~2 ms; an item has ten spaces)
+    probes = " UNION ALL ".join(
+        "(SELECT space, octet_length(vector) FROM item_vectors WHERE space = ? LIMIT 1)" for _ in spaces
+    )
+    stored_widths = dict(con.execute(probes, spaces).fetchall()) if spaces else {}
+    for space in spaces:
         width = pc.max(pc.filter(lengths, pc.equal(vectors.column("space"), space))).as_py()
-        # one stored row tells the space's width (they all share it); LIMIT 1 reads no more
-        stored = fetch_one(
-            con, "SELECT octet_length(vector) FROM item_vectors WHERE space = ? LIMIT 1", [space]
-        )
-        if stored and stored[0] != width:
+        stored = stored_widths.get(space)
+        if stored is not None and stored != width:
             raise DimensionMismatch(
-                f"vectors[{space!r}]: expected {stored[0] // 4} dimensions like the stored vectors of that "
+                f"vectors[{space!r}]: expected {stored // 4} dimensions like the stored vectors of that "
                 f"space, got {width // 4}"
             )
     con.register("__vectors_in", vectors)

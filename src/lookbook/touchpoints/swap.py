@@ -235,9 +235,9 @@ def _commit(
             if gone:
                 index.delete(gone)
         if keep.any():
-            with writer.store_lock:
-                stored = writer.store.items_table()
             ids = c.ids.ids[rows[keep]]
+            with writer.store_lock:
+                stored = writer.store.items_table(item_ids=[str(i) for i in ids])
             order = IdMap(stored.column("item_id").to_pylist(), name="item_id").lookup(ids, missing=None)
             vectors = _model_vectors(models, state, rows[keep], model_spaces)
             payloads = item_payloads(stored.take(pa.array(order)))

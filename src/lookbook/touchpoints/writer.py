@@ -224,7 +224,7 @@ class ShopWriter:
     # ---------------------------------------------------------------------------- helpers
     def _stored(self, ids: Sequence[str]) -> pa.Table:
         """The store's rows of ``ids`` (call under ``store_lock``), in ``ids`` order."""
-        table = self.store.items_table()
+        table = self.store.items_table(item_ids=ids)
         order = IdMap(table.column("item_id").to_pylist(), name="item_id").lookup(list(ids), missing=None)
         return table.take(pa.array(order))
 
@@ -233,7 +233,7 @@ class ShopWriter:
         ``item_id`` and ``price``), and a creation time for new ones: what encoding needs."""
         ids = table.column("item_id").to_pylist()
         with self.store_lock:
-            stored = self.store.items_table()
+            stored = self.store.items_table(item_ids=ids)
         known = IdMap(stored.column("item_id").to_pylist(), name="item_id").lookup(ids, missing=-1)
         now = datetime.fromtimestamp(self.live.clock.now(), UTC)
         rows = table.to_pylist()
