@@ -20,7 +20,9 @@ class LiveState:
 
     ``state`` is replaced whole (never mutated) under ``lock``, so a request that took it keeps a
     consistent snapshot and two replacements never lose each other's change; ``generation`` counts
-    catalog writes (cached pages older than it are stale); ``clock`` is the shop's clock;
+    catalog writes (cached pages older than it are stale); ``soft_generation`` counts changes that
+    leave no cached page wrong, only a little old (new counts, a new model version: pages are
+    refreshed in the background, ``lookbook.touchpoints.response_cache``); ``clock`` is the shop's clock;
     ``events`` the whole event log, live events included, and ``counts`` the trending and
     popularity numbers over it; ``rerank_inputs`` grows with items added while serving.
     """
@@ -37,6 +39,7 @@ class LiveState:
         self.state, self.users, self.clock = state, users, clock
         self.events, self.counts, self.rerank_inputs = events, counts, rerank_inputs
         self.generation = 0
+        self.soft_generation = 0
         self.lock = threading.RLock()
 
     @property
@@ -52,7 +55,7 @@ class LiveState:
             try:
                 popularity, trending = self.counts.compute(len(self.state.catalog), now)
                 self.state = with_counts(self.state, popularity, trending)
-                self.generation += 1  # cached pages show the old counts: stale now
+                self.soft_generation += 1  # cached pages show the old counts: refreshed soon
             finally:
                 self.lock.release()
         return self.state

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from lookbook.touchpoints.api import Carousel, Context, ItemView, RecItem
 from lookbook.touchpoints.config import TouchpointConfig
 from lookbook.touchpoints.live import LiveState
 from lookbook.touchpoints.rerank_features import RerankerInputs, ServingReranker
+from lookbook.touchpoints.response_cache import ResponseCache
 from lookbook.touchpoints.state import DAY, CatalogState, UserHistories
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class ProjectShop:
         self.model_versions = model_versions
         self.impressions = impressions
         self._model_version = model_version
-        self._cache: dict[tuple[Any, ...], tuple[float, tuple[int, int, int], Any]] = {}
+        self._cache = ResponseCache()
         #: one model swap at a time (``lookbook.touchpoints.swap``)
         self.swap_lock = threading.Lock()
         #: swaps a promoted model version in (``lookbook.touchpoints.swap``, set by ``open_shop``)
@@ -194,21 +194,17 @@ class ProjectShop:
 
     def _cached(self, key: tuple[Any, ...], user_id: str | None, compute: Callable[[], Any]) -> Any:
         """``compute()``, reused while the catalog and the user's history are unchanged (and for at
-        most ``response_cache_seconds``). The stamp is read before computing, so a write that lands
-        meanwhile makes the stored answer stale at once."""
-        ttl = self.config.response_cache_seconds
-        if ttl <= 0:
-            return compute()
-        stamp = (self.live.generation, self.users.get(user_id)[0].size, id(self.config))
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now and hit[1] == stamp:
-            return hit[2]
-        value = compute()
-        if len(self._cache) >= self.config.response_cache_size:
-            self._cache.clear()  # crude but bounded; a full cache is rebuilt from live requests
-        self._cache[key] = (now + ttl, stamp, value)
-        return value
+        most ``response_cache_seconds``). New counts or a new model version do not drop pages at
+        once: they are refreshed in the background (``lookbook.touchpoints.response_cache``)."""
+        live, users, config = self.live, self.users, self.config
+        return self._cache.get(
+            key,
+            stamp=lambda: (live.generation, users.get(user_id)[0].size, id(config)),
+            soft=lambda: live.soft_generation,
+            compute=compute,
+            ttl_s=config.response_cache_seconds,
+            max_entries=config.response_cache_size,
+        )
 
     def complete_the_look(
         self, item_id: str, user_id: str | None = None, per_slot: int = 3, attribute: str | None = None
@@ -363,7 +359,7 @@ class ProjectShop:
         self.preference, self.reranker = models.preference, models.reranker
         self._model_version = models.version
         self.model_versions = {**self.model_versions, "served": models.version}
-        self._cache.clear()
+        self.live.soft_generation += 1  # cached pages are refreshed in the background, not dropped
 
     # ------------------------------------------------------------------------- shop the look
     def shop_the_look(self, k: int = 20) -> ShopTheLook | None:
@@ -382,6 +378,7 @@ class ProjectShop:
         return ShopTheLook(self, config)
 
     def close(self) -> None:
+        self._cache.close()
         if self.impressions is not None:
             self.impressions.close()
         self.writer.close()

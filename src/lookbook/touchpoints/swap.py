@@ -266,7 +266,6 @@ def _commit(
     )
     served = state.spaces.replaced(new)
     live.state = dataclasses.replace(state, scorer=scorer, spaces=served, compatibility=models.compatibility)
-    live.generation += 1
     writer.use_models(models, served)
     shop.use_models(models)
     _record(models.paths, models.version, {s: served.names[s] for s in model_spaces})
