@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("index",),
     ("ranking", "project"),
     ("touchpoints",),
+    ("experiments",),
     ("serving", "evaluation", "pipeline"),
     ("cli",),
 )
