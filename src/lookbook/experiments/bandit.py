@@ -1,7 +1,7 @@
 """A bandit over a grid of one setting (alpha first), per segment, with its state on disk.
 
 Thompson sampling (Chapelle and Li, NIPS 2011) on a Beta-Bernoulli model of each grid value's
-*engagement rate*: a served slate is a success when it earned an attributed click or purchase.
+*engagement rate*: the attributed clicks of a served slate over the items it showed.
 Each request draws one sample per grid value from its Beta posterior and serves the largest, so
 values that might still be best keep getting traffic and clearly worse ones fade out. Segments
 (``new`` and ``returning`` shoppers, per touchpoint) learn separately: a new shopper's best alpha
@@ -90,16 +90,24 @@ class _GridBandit:
     def grid(self) -> list[float]:
         return self.state.grid
 
-    def update(self, segment: str, arms: npt.ArrayLike, rewards: npt.ArrayLike) -> None:
-        """Add served slates: ``arms[i]`` (grid index) earned ``rewards[i]`` (0 or 1)."""
+    def update(
+        self, segment: str, arms: npt.ArrayLike, successes: npt.ArrayLike, trials: npt.ArrayLike | None = None
+    ) -> None:
+        """Add served slates: ``arms[i]`` (grid index) earned ``successes[i]`` of ``trials[i]``
+        (default 1: one success or none per slate). A slate of 20 items is 20 trials of its clicks:
+        "any click in the slate" is near 1 for every arm and tells them apart poorly."""
         arms = np.asarray(arms, np.int64)
-        rewards = np.asarray(rewards, np.float64)
+        wins = np.asarray(successes, np.float64)
+        tries = np.ones_like(wins) if trials is None else np.asarray(trials, np.float64)
         n = len(self.grid)
-        if arms.shape != rewards.shape or (arms.size and (arms.min() < 0 or arms.max() >= n)):
+        aligned = arms.shape == wins.shape == tries.shape
+        if not aligned or (arms.size and (arms.min() < 0 or arms.max() >= n)):
             raise LookbookError(f"bandit update: arms must be grid indices in [0, {n}) aligned with rewards")
+        if np.any(wins < 0) or np.any(wins > tries):
+            raise LookbookError("bandit update: successes must lie in [0, trials]")
         s, t = self.state.counts(segment)
-        s += np.bincount(arms, weights=rewards, minlength=n)
-        t += np.bincount(arms, minlength=n)
+        s += np.bincount(arms, weights=wins, minlength=n)
+        t += np.bincount(arms, weights=tries, minlength=n)
         self.state.successes[segment], self.state.trials[segment] = s.tolist(), t.tolist()
         self.state.history.append((len(self.state.history), segment, self.best(segment)))
 

@@ -9,6 +9,7 @@ the protocol is one surface. ``lookbook.touchpoints.factory.open_shop`` assemble
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import threading
@@ -88,6 +89,7 @@ class ProjectShop:
         self.impressions = impressions
         self._model_version = model_version
         self._cache = ResponseCache()
+        self._owner = True  # False for a ``variant``
         #: one model swap at a time (``lookbook.touchpoints.swap``)
         self.swap_lock = threading.Lock()
         #: swaps a promoted model version in (``lookbook.touchpoints.swap``, set by ``open_shop``)
@@ -345,6 +347,16 @@ class ProjectShop:
             self.swap(ProjectPaths(self.paths.root).version(promoted))
         return self._model_version
 
+    def variant(self, config: TouchpointConfig) -> ProjectShop:
+        """This shop with other touchpoint settings (an experiment's arm): the same catalog, live
+        state, writer and models, its own config and page cache. Writes through either are seen by
+        both; closing the variant closes only its cache."""
+        other = copy.copy(self)
+        other.config = config
+        other._cache = ResponseCache()
+        other._owner = False
+        return other
+
     def override(self, **settings: Any) -> None:
         """Fix top-level ``TouchpointConfig`` fields for this process (a command-line flag beats the
         settings file, also after a reload)."""
@@ -379,6 +391,8 @@ class ProjectShop:
 
     def close(self) -> None:
         self._cache.close()
+        if not self._owner:  # a variant: the shop it came from owns the rest
+            return
         if self.impressions is not None:
             self.impressions.close()
         self.writer.close()
