@@ -28,14 +28,14 @@ def test_an_ab_test_and_interleaving_report_the_contract_beside_the_truth(built_
     world = built_project.parent / "world"
     before = _store_counts(built_project)
     ab = run_experiment(world=world, project=built_project, design="ab", touchpoint="home", arms=ARMS,
-                        users=60, days=2, seed=3)  # fmt: skip
+                        users=40, days=1, seed=3)  # fmt: skip
     assert _store_counts(built_project) == before  # the simulation wrote to a private copy
     truth = ab["truth"]
     assert set(truth["arms"]) == {"personal", "anchored"} and truth["winner"] in truth["arms"]
     for t in truth["arms"].values():
         assert 0.0 <= t["true_ndcg20"] <= 1.0 and 0.0 < t["true_click_rate"] < 1.0
     arms = ab["arms"]
-    assert sum(a["users"] for a in arms.values()) == 60
+    assert sum(a["users"] for a in arms.values()) == 40
     for a in arms.values():
         assert a["impressions"] > 0 and 0.0 <= a["purchase_rate"] <= a["ctr"] <= 1.0
         lo, hi = a["ctr_ci95"]
@@ -45,10 +45,10 @@ def test_an_ab_test_and_interleaving_report_the_contract_beside_the_truth(built_
     if ab["winner"] is None:
         assert ab["users_to_verdict"] is None
     else:
-        assert 2 <= ab["users_to_verdict"] <= 60
+        assert 2 <= ab["users_to_verdict"] <= 40
 
     inter = run_experiment(world=world, project=built_project, design="interleave", touchpoint="home",
-                           arms=ARMS, users=60, days=1, seed=3)  # fmt: skip
+                           arms=ARMS, users=40, days=1, seed=3)  # fmt: skip
     assert inter["design"] == "interleave" and 0.0 <= inter["p_value"] <= 1.0
     assert inter["truth"]["winner"] == truth["winner"]  # the truth does not depend on the design
     assert set(inter) >= {"winner", "p_value", "users_to_verdict", "truth", "users", "days", "touchpoint"}
@@ -57,7 +57,7 @@ def test_an_ab_test_and_interleaving_report_the_contract_beside_the_truth(built_
 def test_a_bandit_learns_a_grid_value_and_is_compared_with_epsilon_greedy(built_project: Path) -> None:
     world = built_project.parent / "world"
     out = run_experiment(world=world, project=built_project, design="bandit", touchpoint="home",
-                         grid=("alpha", [0.0, 0.5, 1.0]), users=40, days=2, seed=1)  # fmt: skip
+                         grid=("alpha", [0.0, 0.5, 1.0]), users=24, days=2, seed=1)  # fmt: skip
     assert out["alpha_learned"] in (0.0, 0.5, 1.0) and out["alpha_best_fixed"] in (0.0, 0.5, 1.0)
     assert out["regret"] >= 0.0 and out["regret_epsilon_greedy"] >= 0.0
     assert set(out["truth"]["arms"]) == {"alpha=0", "alpha=0.5", "alpha=1"}
