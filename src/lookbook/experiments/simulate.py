@@ -117,7 +117,7 @@ def _truth(
                 items = shoppers.ranking(shop, touchpoint, user, hero)
                 if not items:
                     continue
-                _, _, p_click = shoppers.respond(user, items)
+                _, _, _, p_click = shoppers.respond(user, items)
                 clicks += float(p_click.sum())
                 shown += len(items)
                 n.append(shoppers.true_ndcg(user, items))
@@ -208,11 +208,9 @@ def _interleave(outcomes: list[SlateOutcome], names: list[str], n_users: int) ->
     a = np.zeros(n_users)
     b = np.zeros(n_users)
     order: list[int] = []
-    credit_log: list[tuple[int, int, int]] = []
     for outcome in outcomes:
         for u, (teams, clicked) in zip(outcome.user, outcome.interleaved or [], strict=True):
             ca, cb = int((clicked & (teams == TEAM_A)).sum()), int((clicked & (teams == TEAM_B)).sum())
-            credit_log.append((int(u), ca, cb))
             a[u] += ca
             b[u] += cb
             if int(u) not in order:
@@ -279,8 +277,10 @@ def _day_with_updates(
 
     original = shoppers.post
 
-    def post(user: str, tp: str, rid: str, items: Sequence[str], clicked: Any, bought: Any) -> None:
-        original(user, tp, rid, items, clicked, bought)
+    def post(
+        user: str, tp: str, rid: str, items: Sequence[str], clicked: Any, bagged: Any, bought: Any
+    ) -> None:
+        original(user, tp, rid, items, clicked, bagged, bought)
         who, arm = pending.pop()
         bandit.update(segment(who), [arm], [float(clicked.sum())], [float(len(items))])
 

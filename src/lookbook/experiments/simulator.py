@@ -196,21 +196,18 @@ class Shoppers:
         return str(state.catalog.ids.ids[row])
 
     # ------------------------------------------------------------------------------ behaviour
-    def respond(
-        self, user: str, items: Sequence[str]
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], F64]:
-        """(clicked, bought, true click probability per position) of one shopper on one slate."""
+    def respond(self, user: str, items: Sequence[str]) -> tuple[Flags, Flags, Flags, F64]:
+        """(clicked, bagged, bought, true click probability per position) of one shopper on one slate."""
         n = len(items)
         if n == 0:
             empty = np.zeros(0, bool)
-            return empty, empty, np.zeros(0)
+            return empty, empty, empty, np.zeros(0)
         aff = self.oracle.affinity([user] * n, list(items)).astype(np.float64)
         p_click = self._examine[:n] * _sigmoid(CLICK_SLOPE * aff - CLICK_BIAS)
         clicked = self.rng.random(n) < p_click
         bagged = clicked & (self.rng.random(n) < ADD_TO_BAG[0] * _sigmoid(aff - ADD_TO_BAG[1]))
         bought = bagged & (self.rng.random(n) < PURCHASE_AFTER_BAG)
-        self._bagged = bagged
-        return clicked, bought, p_click
+        return clicked, bagged, bought, p_click
 
     def true_ndcg(self, user: str, shown: Sequence[str]) -> float:
         """NDCG@k of ``shown`` against the user's true top k among items the shop may show them."""
@@ -226,7 +223,7 @@ class Shoppers:
         return float(ndcg_at_k([shown_rows], [ideal], self.config.k))
 
     def post(self, user: str, touchpoint: str, request_id: str, items: Sequence[str],
-             clicked: npt.NDArray[np.bool_], bought: npt.NDArray[np.bool_]) -> None:  # fmt: skip
+             clicked: Flags, bagged: Flags, bought: Flags) -> None:  # fmt: skip
         """The shopper's events, through the shop's write path, attributed to the slate."""
         now = self.clock.now()
         events: list[dict[str, Any]] = []
@@ -234,7 +231,7 @@ class Shoppers:
             base = {"user_id": user, "item_id": items[p], "touchpoint": touchpoint, "position": int(p),
                     "request_id": request_id}  # fmt: skip
             events.append({**base, "kind": "click", "timestamp": now})
-            if self._bagged[p]:
+            if bagged[p]:
                 events.append({**base, "kind": "add_to_bag", "timestamp": now})
             if bought[p]:
                 events.append({**base, "kind": "purchase", "timestamp": now})
@@ -289,8 +286,8 @@ class Shoppers:
                 continue
             request_id = uuid.uuid4().hex
             self.shop.log_impressions(request_id, user, touchpoint, items, [0.0] * len(items))
-            clicked, bought, p_click = self.respond(user, items)
-            self.post(user, touchpoint, request_id, items, clicked, bought)
+            clicked, bagged, bought, p_click = self.respond(user, items)
+            self.post(user, touchpoint, request_id, items, clicked, bagged, bought)
             if teams is not None:
                 interleaved.append((teams, clicked))
             out["user"].append(int(u))

@@ -76,7 +76,7 @@ class ResponseCache:
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now and hit[1] == hard:
             if hit[2] != generation:
-                self._refresh_later(key, stamp, soft, compute, ttl_s)
+                self._refresh_later(key, (stamp, soft, compute, ttl_s))
             return hit[3]
         value = compute()
         self._store(key, now + ttl_s, hard, generation, value, max_entries)
@@ -105,18 +105,11 @@ class ResponseCache:
             self._entries.clear()  # crude but bounded; a full cache is rebuilt from live requests
         self._entries[key] = (expires, hard, soft, value)
 
-    def _refresh_later(
-        self,
-        key: Hashable,
-        stamp: Callable[[], Hashable],
-        soft: Callable[[], int],
-        compute: Callable[[], Any],
-        ttl_s: float,
-    ) -> None:
+    def _refresh_later(self, key: Hashable, refresh: _Refresh) -> None:
         with self._wake:
             if self._closed or key in self._pending or len(self._pending) >= MAX_PENDING:
                 return
-            self._pending[key] = (stamp, soft, compute, ttl_s)
+            self._pending[key] = refresh
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="lookbook-cache-refresh", daemon=True)
                 self._worker.start()
